@@ -1,0 +1,199 @@
+"""skorch callbacks behind the estimators' model selection and diagnostics.
+
+* :class:`ValidationScore` - an unweighted validation metric per epoch
+  (ROC-AUC or RMSE), computed from the predictions the validation loop
+  already made.
+* :class:`BestEpoch` - keeps the weights of the best epoch by that metric,
+  restores them at the end, and optionally stops early.
+* :class:`SampleDiagnostics` - each training sample's relative gradient norm
+  and attention weight, kept from the best epoch, and the attention entropy
+  of every epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from skorch.callbacks import Callback
+
+__all__ = ["ValidationScore", "BestEpoch", "SampleDiagnostics", "masked_rmse", "masked_roc_auc"]
+
+
+def masked_roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Mean ROC-AUC over the tasks whose present labels hold both classes.
+
+    ``y_true`` and ``scores`` have shape ``n x T``; NaN labels are missing.
+    Returns NaN when no task qualifies.
+    """
+    values = []
+    for task in range(y_true.shape[1]):
+        present = ~np.isnan(y_true[:, task])
+        labels = y_true[present, task]
+        if len(np.unique(labels)) == 2:
+            values.append(roc_auc_score(labels, scores[present, task]))
+    return float(np.mean(values)) if values else float("nan")
+
+
+def masked_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Root mean squared error over the present (non-NaN) labels, all tasks pooled."""
+    present = ~np.isnan(y_true)
+    if not present.any():
+        return float("nan")
+    return float(np.sqrt(np.mean((y_pred[present] - y_true[present]) ** 2)))
+
+
+class ValidationScore(Callback):
+    """Score the validation predictions of each epoch without extra inference.
+
+    Parameters
+    ----------
+    name : str
+        History key, e.g. ``"valid_roc_auc"``.
+    score_fn : callable
+        ``score_fn(net, y_true, y_pred_raw) -> float`` on ``n x T`` numpy arrays
+        of targets and raw network outputs.
+    lower_is_better : bool
+    """
+
+    def __init__(self, name: str, score_fn, lower_is_better: bool):
+        self.name = name
+        self.score_fn = score_fn
+        self.lower_is_better = lower_is_better
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.y_true_, self.y_pred_ = [], []
+
+    def on_batch_end(self, net, batch, training, y_pred=None, **kwargs):
+        if training or y_pred is None:
+            return
+        self.y_true_.append(batch[1].detach().cpu())
+        self.y_pred_.append(y_pred.detach().cpu())
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.y_pred_:
+            return
+        y_true = torch.cat(self.y_true_).numpy()
+        y_pred = torch.cat(self.y_pred_).float().numpy()
+        if y_true.ndim == 1:
+            y_true = y_true[:, None]
+        if y_pred.ndim == 1:
+            y_pred = y_pred[:, None]
+        score = self.score_fn(net, y_true, y_pred)
+        history = net.history
+        history.record(self.name, score)
+        previous = [row[self.name] for row in history[:-1] if not np.isnan(row.get(self.name, np.nan))]
+        if np.isnan(score):
+            is_best = False
+        elif not previous:
+            is_best = True
+        else:
+            best = min(previous) if self.lower_is_better else max(previous)
+            is_best = score < best if self.lower_is_better else score > best
+        history.record(self.name + "_best", bool(is_best))
+        self.y_true_, self.y_pred_ = [], []
+
+
+class BestEpoch(Callback):
+    """Restore the weights of the best validation epoch; optionally stop early.
+
+    Reads the ``<monitor>_best`` flag that :class:`ValidationScore` writes.
+    Both the network and the criterion (whose attention parameters are
+    learned) are restored, so the fitted estimator is exactly the model of
+    the best epoch. The epoch number is written to ``net.best_epoch_``.
+
+    Parameters
+    ----------
+    monitor : str
+        History key of the score, e.g. ``"valid_rmse"``.
+    patience : int or None
+        Stop after this many epochs without improvement; None trains for
+        ``max_epochs``.
+    """
+
+    def __init__(self, monitor: str, patience: int | None = None):
+        self.monitor = monitor
+        self.patience = patience
+
+    def initialize(self):
+        self.best_state_ = None
+        self.best_epoch_ = None
+        self.epochs_since_best_ = 0
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        # A warm-started fit may not beat the best score of an earlier fit:
+        # start the comparison afresh from the weights we have now.
+        self.initialize()
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        if row.get(self.monitor + "_best", False) or self.best_state_ is None:
+            if self.monitor in row and not np.isnan(row[self.monitor]):
+                self.best_state_ = {
+                    "module": copy.deepcopy(net.module_.state_dict()),
+                    "criterion": copy.deepcopy(net.criterion_.state_dict()),
+                }
+                self.best_epoch_ = row["epoch"]
+                self.epochs_since_best_ = 0
+                return
+        self.epochs_since_best_ += 1
+        if self.patience is not None and self.epochs_since_best_ >= self.patience:
+            net.stopped_early_ = True
+            raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_["module"])
+            net.criterion_.load_state_dict(self.best_state_["criterion"])
+            net.best_epoch_ = self.best_epoch_
+
+
+class SampleDiagnostics(Callback):
+    """Per-sample relative gradient norm and attention of the training set.
+
+    The estimator's ``get_loss`` leaves each training batch's values in
+    ``net.batch_diagnostics_``; this callback gathers them into epoch-wide
+    arrays aligned with the training input, records the epoch's mean
+    attention entropy in the history (``attention_entropy``), and keeps the
+    arrays of the epoch that :class:`ValidationScore` flags as best (or of
+    the last epoch, without validation).
+    """
+
+    def __init__(self, monitor: str | None = None):
+        self.monitor = monitor
+
+    def initialize(self):
+        self.kept_ = None
+        return self
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        shape = (net.n_train_samples_, net.n_tasks_)
+        self.gradient_norm_ = np.full(shape, np.nan, dtype=np.float32)
+        self.attention_ = np.full(shape, np.nan, dtype=np.float32)
+        self.entropies_ = []
+
+    def on_batch_end(self, net, training, **kwargs):
+        details = getattr(net, "batch_diagnostics_", None)
+        if not training or details is None:
+            return
+        index, gradient_norm, attention, entropy = details
+        self.gradient_norm_[index] = gradient_norm
+        if attention is not None:
+            self.attention_[index] = attention
+            self.entropies_.append(entropy)
+        net.batch_diagnostics_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.entropies_:
+            net.history.record("attention_entropy", float(np.mean(self.entropies_)))
+        row = net.history[-1]
+        best = row.get(self.monitor + "_best", False) if self.monitor else True
+        if best or self.kept_ is None:
+            self.kept_ = (self.gradient_norm_.copy(), self.attention_.copy())
+
+    def on_train_end(self, net, **kwargs):
+        if self.kept_ is not None:
+            net.train_gradient_norm_, net.train_attention_ = self.kept_

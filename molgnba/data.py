@@ -1,0 +1,103 @@
+"""Datasets, batching and the validation split used by the estimators."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch.utils.data import Dataset, Subset
+from torch_geometric.data import Batch, Data
+
+
+class GraphDataset(Dataset):
+    """Featurized molecules with optional targets, indexable by position.
+
+    Items are ``(graph, target, index)``; ``index`` travels with the graph so
+    that per-sample diagnostics can be written back in input order.
+
+    Parameters
+    ----------
+    graphs : sequence of torch_geometric.data.Data
+    y : array-like of shape ``n`` or ``n x T``, optional
+    """
+
+    def __init__(self, graphs: Sequence[Data], y=None):
+        self.graphs = graphs
+        if y is not None:
+            y = torch.as_tensor(np.asarray(y, dtype=np.float32))
+            if len(y) != len(graphs):
+                raise ValueError(f"{len(graphs)} graphs but {len(y)} targets")
+        self.y = y
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+    def __getitem__(self, index):
+        target = self.y[index] if self.y is not None else torch.zeros(())
+        return self.graphs[index], target, index
+
+
+def collate_graphs(items) -> tuple[Batch, torch.Tensor]:
+    """Collate ``(graph, target, index)`` items into ``(Batch, targets)``.
+
+    The batch carries ``sample_index`` (long tensor of shape ``B``): each
+    graph's position in the dataset it came from.
+    """
+    graphs, targets, indices = zip(*items)
+    batch = Batch.from_data_list(list(graphs))
+    batch.sample_index = torch.as_tensor(indices, dtype=torch.long)
+    return batch, torch.stack(targets)
+
+
+class ValidationSplit:
+    """Hold out a fraction of the training data for model selection.
+
+    Stratified by class where the targets allow it (single-task
+    classification with every class present at least twice); otherwise a
+    plain random split. Compatible with skorch's ``train_split``.
+
+    Parameters
+    ----------
+    fraction : float
+        Share of the samples held out, in (0, 1).
+    stratified : bool, default=False
+        Request a stratified split; ignored where stratification is impossible.
+    random_state : int or None
+    """
+
+    def __init__(self, fraction: float = 0.1, stratified: bool = False, random_state=None):
+        self.fraction = fraction
+        self.stratified = stratified
+        self.random_state = random_state
+
+    def split_indices(self, n_samples: int, y=None) -> tuple[np.ndarray, np.ndarray]:
+        indices = np.arange(n_samples)
+        n_valid = int(round(self.fraction * n_samples))
+        if n_valid < 1 or n_valid >= n_samples:
+            raise ValueError(
+                f"a validation fraction of {self.fraction} leaves {n_valid} of {n_samples} samples for "
+                "validation; use more samples, another validation_fraction, or train_split=None"
+            )
+        stratify = None
+        if self.stratified and y is not None:
+            labels = np.asarray(y)
+            if labels.ndim == 1 and not np.isnan(labels.astype(float)).any():
+                _, counts = np.unique(labels, return_counts=True)
+                if counts.min() >= 2 and n_valid >= len(counts) and n_samples - n_valid >= len(counts):
+                    stratify = labels
+        train, valid = train_test_split(
+            indices, test_size=n_valid, random_state=self.random_state, stratify=stratify
+        )
+        return np.sort(train), np.sort(valid)
+
+    def __call__(self, dataset, y=None, groups=None):
+        train, valid = self.split_indices(len(dataset), y)
+        return Subset(dataset, train), Subset(dataset, valid)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(fraction={self.fraction}, stratified={self.stratified}, "
+            f"random_state={self.random_state})"
+        )

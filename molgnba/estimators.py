@@ -1,0 +1,794 @@
+"""scikit-learn estimators that learn from SMILES: GNNClassifier and GNNRegressor.
+
+Both are skorch nets (:class:`skorch.NeuralNet`), so skorch's prefixed
+parameters (``module__``, ``optimizer__``, ``callbacks__``, ``iterator_train__``),
+callbacks, ``train_split`` and ``history`` all work; on top of that they take
+SMILES directly, validate every input before training starts, and select the
+model of the best validation epoch by an unweighted metric.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
+from skorch.utils import to_tensor
+
+from molgnba.callbacks import BestEpoch, SampleDiagnostics, ValidationScore, masked_rmse, masked_roc_auc
+from molgnba.data import GraphDataset, ValidationSplit, collate_graphs
+from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer
+from molgnba.losses import GNBALoss, MaskedLoss, label_mask, relative_gradient_norm
+from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
+
+__all__ = ["GNNClassifier", "GNNRegressor"]
+
+_MAX_LISTED = 10
+
+
+def _format_invalid(invalid, what="SMILES") -> str:
+    listed = "; ".join(str(item) for item in invalid[:_MAX_LISTED])
+    more = f" (and {len(invalid) - _MAX_LISTED} more)" if len(invalid) > _MAX_LISTED else ""
+    return f"{len(invalid)} invalid {what}: {listed}{more}"
+
+
+def _check_X(X) -> list:
+    """Turn the supported containers of SMILES into a list, refusing the rest."""
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            "X must be a sequence of SMILES strings (list, tuple, 1-D array or pandas Series); "
+            f"got a single string {X!r:.60}. Wrap it in a list: [smiles]."
+        )
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"X is a DataFrame with {X.shape[1]} columns; pass the SMILES column alone, e.g. df['smiles']"
+            )
+        X = X.iloc[:, 0]
+    if pd is not None and isinstance(X, pd.Series):
+        return X.tolist()
+    if isinstance(X, np.ndarray):
+        if X.ndim == 2 and X.shape[1] == 1:
+            X = X[:, 0]
+        if X.ndim != 1:
+            raise ValueError(f"X must be 1-D (one SMILES per row), got an array of shape {X.shape}")
+        return X.tolist()
+    if isinstance(X, torch.Tensor):
+        raise TypeError("X must hold SMILES strings, got a torch.Tensor")
+    try:
+        return list(X)
+    except TypeError:
+        raise TypeError(
+            f"X must be a sequence of SMILES strings, got {type(X).__name__}"
+        ) from None
+
+
+def _as_float_targets(y, n_samples: int, allow_nan: bool) -> np.ndarray:
+    """Numeric targets of shape ``n`` or ``n x T``, with named positions of bad values."""
+    try:
+        y_array = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = []
+        for position, value in enumerate(np.asarray(y, dtype=object).ravel()):
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                bad.append(f"position {position}: {value!r}")
+            if len(bad) >= _MAX_LISTED:
+                break
+        raise ValueError(f"y must be numeric; non-numeric values at {'; '.join(bad)}") from None
+    _check_target_shape(y_array, n_samples)
+    flat = y_array.reshape(len(y_array), -1)
+    inf_rows = np.flatnonzero(np.isinf(flat).any(1))
+    if len(inf_rows):
+        raise ValueError(
+            f"y contains infinite values at rows {inf_rows[:_MAX_LISTED].tolist()}"
+            + (f" (and {len(inf_rows) - _MAX_LISTED} more)" if len(inf_rows) > _MAX_LISTED else "")
+        )
+    nan_rows = np.flatnonzero(np.isnan(flat).any(1))
+    if len(nan_rows) and not allow_nan:
+        raise ValueError(
+            f"y contains NaN at rows {nan_rows[:_MAX_LISTED].tolist()}"
+            + (f" (and {len(nan_rows) - _MAX_LISTED} more)" if len(nan_rows) > _MAX_LISTED else "")
+            + ". A 1-D target has no missing-label mask: drop those rows, or pass y as a 2-D array "
+            "(n_samples, n_tasks) where NaN marks a missing label."
+        )
+    if y_array.ndim == 2:
+        empty = np.flatnonzero(np.isnan(y_array).all(0))
+        if len(empty):
+            raise ValueError(f"y has no label at all in task column(s) {empty.tolist()}")
+    return y_array
+
+
+def _check_target_shape(y_array: np.ndarray, n_samples: int) -> None:
+    if y_array.ndim == 0 or y_array.ndim > 2:
+        raise ValueError(f"y must be 1-D or 2-D (n_samples, n_tasks), got shape {y_array.shape}")
+    if len(y_array) != n_samples:
+        raise ValueError(f"X and y have different lengths: {n_samples} SMILES but {len(y_array)} targets")
+    if y_array.ndim == 2 and y_array.shape[1] == 0:
+        raise ValueError("y has zero task columns")
+
+
+class _GNNBase(NeuralNet):
+    """Shared machinery: input checks, featurization, model selection."""
+
+    # One table of parameter constraints, checked at fit (scikit-learn style).
+    _parameter_constraints: dict = {
+        "backbone": [StrOptions(set(BACKBONES))],
+        "attentive_loss": ["boolean"],
+        "attention_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "attention_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "attention_entropy_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "attention_weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "detach_gradient_norm": ["boolean"],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "jumping_knowledge": [StrOptions(set(JUMPING_KNOWLEDGE))],
+        "train_eps": ["boolean"],
+        "featurizer": [str, MoleculeFeaturizer],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "invalid_smiles": [StrOptions({"raise", "skip"})],
+        "progress_bar": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+    _default_task = "binary"
+
+    @property
+    def _task(self) -> str:
+        """"binary", "multiclass" or "regression": set by fit from the targets."""
+        return getattr(self, "task_", self._default_task)
+
+    def __init__(
+        self,
+        backbone="gin",
+        attentive_loss=True,
+        attention_dim=16,
+        attention_temperature=1.0,
+        attention_entropy_weight=1.0,
+        attention_weight_decay=0.0,
+        detach_gradient_norm=True,
+        num_layers=5,
+        hidden_dim=300,
+        dropout=0.0,
+        pooling="mean",
+        jumping_knowledge="concat",
+        train_eps=False,
+        featurizer="hu2019",
+        lr=1e-3,
+        weight_decay=0.0,
+        max_epochs=100,
+        batch_size=32,
+        validation_fraction=0.1,
+        patience=None,
+        invalid_smiles="raise",
+        progress_bar=False,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        kwargs.setdefault("module", MolecularGNN)
+        kwargs.setdefault("criterion", None)
+        kwargs.setdefault("optimizer", torch.optim.Adam)
+        kwargs.setdefault("train_split", "auto")
+        kwargs.setdefault("iterator_train__collate_fn", collate_graphs)
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("iterator_valid__collate_fn", collate_graphs)
+        super().__init__(
+            lr=lr, max_epochs=max_epochs, batch_size=batch_size, device=device, verbose=verbose, **kwargs
+        )
+        self.backbone = backbone
+        self.attentive_loss = attentive_loss
+        self.attention_dim = attention_dim
+        self.attention_temperature = attention_temperature
+        self.attention_entropy_weight = attention_entropy_weight
+        self.attention_weight_decay = attention_weight_decay
+        self.detach_gradient_norm = detach_gradient_norm
+        self.num_layers = num_layers
+        self.hidden_dim = hidden_dim
+        self.dropout = dropout
+        self.pooling = pooling
+        self.jumping_knowledge = jumping_knowledge
+        self.train_eps = train_eps
+        self.featurizer = featurizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.invalid_smiles = invalid_smiles
+        self.progress_bar = progress_bar
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ params
+    def _validate_estimator_params(self) -> None:
+        own = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate_parameter_constraints(self._parameter_constraints, own, caller_name=type(self).__name__)
+        device = self.device
+        if not (device is None or device == "auto" or isinstance(device, (str, torch.device))):
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or None; got {device!r}")
+        if isinstance(device, str) and device not in ("auto",):
+            try:
+                torch.device(device)
+            except RuntimeError as error:
+                raise ValueError(f"invalid device {device!r}: {error}") from None
+        duplicated = {
+            "num_layers", "hidden_dim", "dropout", "pooling", "jumping_knowledge", "train_eps",
+            "backbone", "n_outputs", "atom_feature_dims", "bond_feature_dims",
+        } & set(self.get_params_for("module"))
+        if duplicated:
+            names = sorted(duplicated)
+            raise ValueError(
+                f"set {', '.join(names)} as top-level parameter(s), not with the module__ prefix "
+                f"(module__{names[0]} would silently shadow {names[0]}=...)"
+            )
+
+    def _resolve_device(self) -> None:
+        if self.device == "auto":
+            self.device_ = "cuda" if torch.cuda.is_available() else "cpu"
+        else:
+            self.device_ = self.device
+
+    # skorch reads self.device everywhere; "auto" must resolve before it does.
+    def initialize(self):
+        self._validate_estimator_params()
+        self._resolve_device()
+        requested = self.device
+        if requested == "auto":
+            self.device = self.device_
+        try:
+            return super().initialize()
+        finally:
+            self.device = requested
+
+    def initialize_module(self):
+        featurizer = get_featurizer(self.featurizer)
+        kwargs = dict(
+            atom_feature_dims=featurizer.atom_feature_dims,
+            bond_feature_dims=featurizer.bond_feature_dims,
+            n_outputs=self.n_outputs_,
+            backbone=self.backbone,
+            num_layers=self.num_layers,
+            hidden_dim=self.hidden_dim,
+            dropout=self.dropout,
+            pooling=self.pooling,
+            jumping_knowledge=self.jumping_knowledge,
+            train_eps=self.train_eps,
+        )
+        kwargs.update(self.get_params_for("module"))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        if self.criterion is not None:
+            return super().initialize_criterion()
+        if self.attentive_loss:
+            criterion = GNBALoss(
+                task=self._task,
+                attention_dim=self.attention_dim,
+                temperature=self.attention_temperature,
+                entropy_weight=self.attention_entropy_weight,
+                detach_gradient_norm=self.detach_gradient_norm,
+            )
+        else:
+            criterion = MaskedLoss(task=self._task)
+        self.criterion_ = criterion.to(self.device_)
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        optimizer_kwargs = self.get_params_for("optimizer")
+        if "param_groups" in optimizer_kwargs:
+            return super().initialize_optimizer(*args, **kwargs)
+        # The attention's W1, W2 train with the network, under their own weight decay.
+        groups = [{"params": list(self.module_.parameters()), "weight_decay": self.weight_decay}]
+        attention = [p for p in self.criterion_.parameters() if p.requires_grad]
+        if attention:
+            groups.append({"params": attention, "weight_decay": self.attention_weight_decay})
+        optimizer_kwargs.setdefault("lr", self.lr)
+        self.optimizer_ = self.optimizer(groups, **optimizer_kwargs)
+        return self
+
+    @property
+    def _monitor(self) -> tuple[str, bool]:
+        """History key of the model-selection metric and whether lower is better."""
+        if self._task == "regression":
+            return "valid_rmse", True
+        if self._task == "multiclass":
+            return "valid_loss", True
+        return "valid_roc_auc", False
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        print_log = callbacks.pop()  # PrintLog must come last to print our columns
+        monitor, lower_is_better = self._monitor
+        if monitor != "valid_loss":  # skorch already flags the best valid_loss
+            callbacks.append(("valid_score", ValidationScore(monitor, self._score_raw, lower_is_better)))
+        callbacks.append(("best_epoch", BestEpoch(monitor, patience=self.patience)))
+        callbacks.append(("sample_diagnostics", SampleDiagnostics(monitor)))
+        if self.progress_bar:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.append(print_log)
+        return callbacks
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if isinstance(self.train_split, str) and self.train_split == "auto":
+            if self.validation_fraction is None:
+                return X, None
+            splitter = ValidationSplit(
+                self.validation_fraction,
+                stratified=self._task != "regression",
+                random_state=self._seed_,
+            )
+            return splitter(X, y)
+        return super().get_split_datasets(X, y, **fit_params)
+
+    # ---------------------------------------------------------------- training
+    def infer(self, x, **fit_params):
+        return self.module_(x.to(self.device_, non_blocking=True), **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device_)
+        if not isinstance(self.criterion_, (GNBALoss, MaskedLoss)):
+            return self.criterion_(y_pred, y_true)
+        if not training:
+            # Validation loss is unweighted: model selection never sees the attention.
+            return MaskedLoss(self._task)(y_pred, y_true)
+        index = X.sample_index.cpu().numpy() if X is not None and hasattr(X, "sample_index") else None
+        if isinstance(self.criterion_, GNBALoss):
+            details = self.criterion_.forward_details(y_pred, y_true)
+            if index is not None:
+                counts = details.mask.sum(0, keepdim=True).clamp(min=1)
+                # Scaled by the number of labelled samples: 1 means a uniform share.
+                relative = torch.where(details.mask, details.attention * counts, torch.nan)
+                self.batch_diagnostics_ = (
+                    index,
+                    details.gradient_norm.masked_fill(~details.mask, torch.nan).cpu().numpy(),
+                    relative.cpu().numpy(),
+                    float(details.attention_entropy().mean()),
+                )
+            return details.loss
+        if index is not None:
+            g = relative_gradient_norm(y_pred.detach(), y_true, self._task)
+            g = g.masked_fill(~label_mask(y_true, self._task), torch.nan)
+            self.batch_diagnostics_ = (index, g.cpu().numpy(), None, None)
+        return self.criterion_(y_pred, y_true)
+
+    def _featurize(self, X, *, training: bool):
+        """Featurize, enforcing ``invalid_smiles``; return graphs and kept positions."""
+        smiles = _check_X(X)
+        if len(smiles) == 0:
+            raise ValueError("X is empty: at least one SMILES is needed")
+        graphs, invalid = featurize_smiles(smiles, self.featurizer)
+        if invalid and self.invalid_smiles == "raise":
+            raise ValueError(
+                _format_invalid(invalid)
+                + ". Fix or remove them, or pass invalid_smiles='skip' to "
+                + ("train without them." if training else "get NaN predictions in their place.")
+            )
+        kept = np.array([k for k, graph in enumerate(graphs) if graph is not None], dtype=np.int64)
+        if training and invalid:
+            self.invalid_smiles_ = invalid
+            warnings.warn(
+                f"skipped {_format_invalid(invalid)}; see the estimator's invalid_smiles_ attribute",
+                UserWarning,
+                stacklevel=3,
+            )
+        if len(kept) == 0:
+            raise ValueError(f"no valid SMILES in X ({len(smiles)} given, all invalid)")
+        return [graphs[k] for k in kept], kept, len(smiles)
+
+    def _fit_graphs(self, X, y_encoded: np.ndarray, y_raw_ndim: int, **fit_params):
+        """Featurize, drop skipped rows, seed, and run skorch's fit."""
+        self.invalid_smiles_ = []
+        graphs, kept, n_input = self._featurize(X, training=True)
+        targets = y_encoded[kept]
+        self.target_ndim_ = y_raw_ndim
+        self.n_tasks_ = 1 if targets.ndim == 1 else targets.shape[1]
+        self.n_train_samples_ = len(graphs)
+        self.n_samples_seen_ = len(graphs)
+        self.stopped_early_ = False
+        self.best_epoch_ = None
+        self._seed_ = self._draw_seed()
+        if self._seed_ is not None:
+            torch.manual_seed(self._seed_)
+            np.random.seed(self._seed_ % (2**32))
+        dataset = GraphDataset(graphs, targets)
+        super().fit(dataset, targets, **fit_params)
+        self._realign_diagnostics(kept, n_input, y_raw_ndim)
+        return self
+
+    def _draw_seed(self):
+        rs = self.random_state
+        if rs is None:
+            return None
+        if isinstance(rs, numbers.Integral):
+            return int(rs)
+        return int(rs.randint(0, 2**31 - 1))  # a RandomState instance
+
+    def _realign_diagnostics(self, kept, n_input, y_ndim):
+        """Put per-sample diagnostics back in the positions of the user's X."""
+        for name in ("train_gradient_norm_", "train_attention_"):
+            values = getattr(self, name, None)
+            if values is None:
+                continue
+            full = np.full((n_input, values.shape[1]), np.nan, dtype=np.float32)
+            full[kept] = values
+            setattr(self, name, full[:, 0] if y_ndim == 1 else full)
+
+    def _forward_raw(self, X) -> tuple[np.ndarray, np.ndarray, int]:
+        """Raw network outputs (``n_valid x n_outputs``), kept positions, input length."""
+        self._check_fitted()
+        graphs, kept, n_input = self._featurize(X, training=False)
+        dataset = GraphDataset(graphs)
+        output = self.forward(dataset, training=False, device="cpu")
+        return output.float().numpy(), kept, n_input
+
+    def _check_fitted(self):
+        from sklearn.exceptions import NotFittedError
+
+        if not getattr(self, "initialized_", False) or not hasattr(self, "n_outputs_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(smiles, y) first"
+            )
+
+    def __sklearn_is_fitted__(self):
+        return getattr(self, "initialized_", False) and hasattr(self, "n_outputs_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"X_types": ["string"], "non_deterministic": self.random_state is None}
+
+    @staticmethod
+    def _expand(values: np.ndarray, kept: np.ndarray, n_input: int, fill=np.nan) -> np.ndarray:
+        """Rows of ``values`` put back at ``kept`` positions of ``n_input`` rows, ``fill`` elsewhere."""
+        if len(kept) == n_input:
+            return values
+        dtype = object if fill is None else np.result_type(values.dtype, np.float64)
+        full = np.full((n_input,) + values.shape[1:], fill, dtype=dtype)
+        full[kept] = values
+        return full
+
+
+class GNNClassifier(ClassifierMixin, _GNNBase):
+    """Graph neural network classifier on SMILES, optionally with the GNBA loss.
+
+    Molecules are parsed with RDKit, featurized once (cached across clones in
+    the process), and encoded by a GIN or GAT backbone whose layer-wise readout
+    feeds one linear layer. Training uses the gradient-norm based attentive
+    loss (:class:`molgnba.GNBALoss`) or, with ``attentive_loss=False``, the
+    plain mean loss, everything else identical. The weights of the epoch with
+    the best validation ROC-AUC (an unweighted metric) are kept.
+
+    Parameters
+    ----------
+    backbone : {"gin", "gat"}, default="gin"
+        Message-passing layers: GIN with bond embeddings (Hu et al., 2019) or
+        edge-aware graph attention.
+    attentive_loss : bool, default=True
+        Weight each sample's loss by the attention over relative gradient
+        norms (GNBA). False trains on the plain mean loss.
+    attention_dim : int, default=16
+        Width of the attention (``d_attn``).
+    attention_temperature : float, default=1.0
+        Divides the attention scores; larger keeps weights nearer uniform.
+    attention_entropy_weight : float, default=1.0
+        Price on low attention entropy, guarding against the attention
+        collapsing onto the easiest samples. 0 gives the paper's loss as
+        written. Provisional default; see the benchmark results.
+    attention_weight_decay : float, default=0.0
+        Weight decay on the attention parameters W1, W2 only.
+    detach_gradient_norm : bool, default=True
+        Treat the relative gradient norm as a constant (see
+        :class:`molgnba.GNBALoss`).
+    num_layers : int, default=5
+    hidden_dim : int, default=300
+    dropout : float, default=0.0
+    pooling : {"mean", "sum", "max"}, default="mean"
+    jumping_knowledge : {"concat", "sum", "last", "max"}, default="concat"
+        How the readout combines the layers; "concat" is the paper's readout
+        over all layers.
+    train_eps : bool, default=False
+        Learn GIN's epsilon instead of fixing it at 0.
+    featurizer : str or MoleculeFeaturizer, default="hu2019"
+        "hu2019" (atom type, chirality; bond type, direction) or "extended".
+    lr : float, default=1e-3
+        Adam learning rate.
+    weight_decay : float, default=0.0
+        Adam weight decay on the network.
+    max_epochs : int, default=100
+    batch_size : int, default=32
+    validation_fraction : float or None, default=0.1
+        Share of the training data held out (stratified) to pick the best
+        epoch. None trains on everything and keeps the last epoch. Ignored
+        when ``train_split`` is given.
+    patience : int or None, default=None
+        Stop after this many epochs without a better validation score.
+    invalid_smiles : {"raise", "skip"}, default="raise"
+        "raise" refuses invalid SMILES before training, naming each one and
+        its position. "skip" trains without them (listed in
+        ``invalid_smiles_``, with a warning) and predicts NaN in their rows.
+    progress_bar : bool, default=False
+        Show a tqdm progress bar per epoch.
+    device : str, default="cpu"
+        "cpu", "cuda", "cuda:N", or "auto" (CUDA when available).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, shuffling and the validation split. Same seed, same
+        predictions (on CPU).
+    verbose : int, default=0
+        1 prints skorch's table of epochs.
+    **kwargs
+        Any skorch parameter: ``callbacks``, ``train_split``, ``module__*``,
+        ``optimizer__*``, ``iterator_train__*``, ``criterion`` ...
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, for single-task targets.
+    n_outputs_ : int
+        Network outputs: 1 for binary, n_classes for multiclass, n_tasks for
+        multi-task targets.
+    n_tasks_ : int
+    best_epoch_ : int or None
+        Epoch whose weights were kept (1-based).
+    history_ : skorch.History
+        Per epoch: ``train_loss``, ``valid_loss`` (unweighted),
+        ``valid_roc_auc``, ``attention_entropy``, ``dur``.
+    train_gradient_norm_ : ndarray of shape (n_samples,) or (n_samples, n_tasks)
+        Each training molecule's relative gradient norm in the kept epoch,
+        aligned with X (NaN for validation and skipped molecules).
+    train_attention_ : ndarray, same shape
+        Its attention weight times the number of labelled samples in its
+        batch (1 = a uniform share); NaN without the attentive loss.
+    invalid_smiles_ : list of InvalidSmiles
+        Inputs skipped at fit (``invalid_smiles="skip"``).
+
+    See Also
+    --------
+    GNNRegressor : The same model for continuous targets.
+    molgnba.GNBALoss : The attentive loss on its own.
+
+    Examples
+    --------
+    >>> from molgnba import GNNClassifier
+    >>> smiles = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"] * 3
+    >>> labels = ["a", "b", "b", "b", "a", "a", "a", "b"] * 3
+    >>> clf = GNNClassifier(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0)
+    >>> clf = clf.fit(smiles, labels)
+    >>> clf.classes_.tolist()
+    ['a', 'b']
+    >>> clf.predict_proba(["CCO"]).shape
+    (1, 2)
+    """
+
+    def fit(self, X, y, **fit_params):
+        """Fit on SMILES ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : sequence of str
+            SMILES: list, tuple, 1-D array or pandas Series.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Any labels (ints, bools, strings) for one task; for several tasks
+            a 2-D array of 0/1 where NaN marks a missing label.
+        **fit_params
+            Passed on to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_estimator_params()
+        smiles = _check_X(X)
+        y_encoded, y_ndim = self._encode_labels(y, len(smiles))
+        return self._fit_graphs(smiles, y_encoded, y_ndim, **fit_params)
+
+    def _encode_labels(self, y, n_samples):
+        if y is None:
+            raise ValueError("GNNClassifier.fit needs y (the labels)")
+        y_obj = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+        if y_obj.ndim == 2 and y_obj.shape[1] > 1:
+            y_array = _as_float_targets(y, n_samples, allow_nan=True)
+            values = np.unique(y_array[~np.isnan(y_array)])
+            if not set(values.tolist()) <= {0.0, 1.0}:
+                raise ValueError(
+                    "multi-task y must hold 0/1 labels (NaN = missing); found values "
+                    f"{values[~np.isin(values, [0.0, 1.0])][:_MAX_LISTED].tolist()}"
+                )
+            for task in range(y_array.shape[1]):
+                present = np.unique(y_array[~np.isnan(y_array[:, task]), task])
+                if len(present) < 2:
+                    raise ValueError(f"task column {task} of y has a single class ({present.tolist()})")
+            self.classes_ = np.array([0, 1])
+            self.task_ = "binary"
+            self.n_outputs_ = y_array.shape[1]
+            return y_array.astype(np.float32), 2
+        y_flat = np.asarray(y)
+        if y_flat.ndim == 2:
+            y_flat = y_flat[:, 0]
+        _check_target_shape(y_flat, n_samples)
+        missing = [k for k, v in enumerate(y_flat.tolist()) if v is None or (isinstance(v, float) and np.isnan(v))]
+        if missing:
+            raise ValueError(
+                f"y contains missing labels (None/NaN) at rows {missing[:_MAX_LISTED]}. For one task, "
+                "drop those rows; for several tasks pass a 2-D 0/1 array with NaN for missing labels."
+            )
+        encoder = LabelEncoder()
+        try:
+            codes = encoder.fit_transform(y_flat)
+        except TypeError as error:
+            raise TypeError(f"y mixes label types that cannot be sorted: {error}") from None
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y has a single class ({self.classes_[0]!r}); a classifier needs at least two"
+            )
+        if len(self.classes_) == 2:
+            self.task_ = "binary"
+            self.n_outputs_ = 1
+        else:
+            self.task_ = "multiclass"
+            self.n_outputs_ = len(self.classes_)
+        return codes.astype(np.float32), 1
+
+    def _probabilities(self, raw: np.ndarray) -> np.ndarray:
+        if self._task == "multiclass":
+            return torch.softmax(torch.from_numpy(raw), dim=1).numpy()
+        positive = 1.0 / (1.0 + np.exp(-raw))
+        if self.target_ndim_ == 2:
+            return positive
+        return np.column_stack([1.0 - positive[:, 0], positive[:, 0]])
+
+    def _score_raw(self, net, y_true, y_pred):
+        return masked_roc_auc(y_true, y_pred)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), rows summing to 1; for
+        multi-task targets (n_samples, n_tasks) of positive-class
+        probabilities. Rows of skipped invalid SMILES are NaN.
+        """
+        raw, kept, n_input = self._forward_raw(X)
+        return self._expand(self._probabilities(raw), kept, n_input)
+
+    def decision_function(self, X):
+        """Logits: shape (n_samples,) for binary, (n_samples, n_outputs) otherwise."""
+        raw, kept, n_input = self._forward_raw(X)
+        if self._task == "binary" and not self.target_ndim_ == 2:
+            raw = raw[:, 0]
+        return self._expand(raw, kept, n_input)
+
+    def predict(self, X):
+        """Predicted labels from ``classes_`` (0/1 per task for multi-task targets).
+
+        Rows of skipped invalid SMILES hold NaN (None for non-numeric labels).
+        """
+        raw, kept, n_input = self._forward_raw(X)
+        proba = self._probabilities(raw)
+        if self.target_ndim_ == 2:
+            return self._expand((proba >= 0.5).astype(np.int64), kept, n_input)
+        labels = self.classes_[proba.argmax(1)]
+        if len(kept) == n_input:
+            return labels
+        if np.issubdtype(labels.dtype, np.number) or labels.dtype == bool:
+            return self._expand(labels.astype(np.float64), kept, n_input)
+        return self._expand(labels, kept, n_input, fill=None)
+
+
+class GNNRegressor(RegressorMixin, _GNNBase):
+    """Graph neural network regressor on SMILES, optionally with the GNBA loss.
+
+    Same model and parameters as :class:`GNNClassifier`; the loss is the
+    squared error (attention-weighted with ``attentive_loss=True``), the
+    relative gradient norm is ``2 * (sigmoid(|y_hat - y|) - 0.5)`` and the
+    best epoch is picked by validation RMSE.
+
+    Parameters
+    ----------
+    standardize_targets : bool, default=True
+        Train on targets shifted and scaled to zero mean and unit variance
+        per task (predictions are transformed back). The squared error and
+        the relative gradient norm are then in units of the target's
+        standard deviation, which makes the defaults work across datasets.
+    **kwargs
+        Every parameter of :class:`GNNClassifier` (``backbone``,
+        ``attentive_loss``, ``attention_dim``, ..., ``device``,
+        ``random_state``) and any skorch parameter.
+
+    Attributes
+    ----------
+    n_tasks_ : int
+    target_mean_, target_scale_ : ndarray of shape (n_tasks,)
+        The standardization (0 and 1 when ``standardize_targets=False``).
+    best_epoch_, history_, train_gradient_norm_, train_attention_, invalid_smiles_
+        As in :class:`GNNClassifier`; the history has ``valid_rmse`` in the
+        units of y.
+
+    See Also
+    --------
+    GNNClassifier
+
+    Examples
+    --------
+    >>> from molgnba import GNNRegressor
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCCCC", "CCCCCC", "CCCCCCC", "CCCCCCCC"] * 3
+    >>> y = [float(len(s)) for s in smiles]
+    >>> reg = GNNRegressor(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0)
+    >>> reg.fit(smiles, y).predict(["CCO", "CCCC"]).shape
+    (2,)
+    """
+
+    _default_task = "regression"
+    _parameter_constraints = {**_GNNBase._parameter_constraints, "standardize_targets": ["boolean"]}
+
+    def __init__(self, backbone="gin", attentive_loss=True, standardize_targets=True, **kwargs):
+        super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)
+        self.standardize_targets = standardize_targets
+
+    def fit(self, X, y, **fit_params):
+        """Fit on SMILES ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : sequence of str
+            SMILES: list, tuple, 1-D array or pandas Series.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Finite numbers; in the 2-D case NaN marks a missing label.
+        **fit_params
+            Passed on to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_estimator_params()
+        smiles = _check_X(X)
+        if y is None:
+            raise ValueError("GNNRegressor.fit needs y (the targets)")
+        y_array = _as_float_targets(y, len(smiles), allow_nan=np.ndim(y) == 2)
+        self.n_outputs_ = 1 if y_array.ndim == 1 else y_array.shape[1]
+        flat = y_array.reshape(len(y_array), -1)
+        if self.standardize_targets:
+            mean = np.nanmean(flat, axis=0)
+            scale = np.nanstd(flat, axis=0)
+            scale[~(scale > 0)] = 1.0
+        else:
+            mean, scale = np.zeros(flat.shape[1]), np.ones(flat.shape[1])
+        self.target_mean_, self.target_scale_ = mean, scale
+        scaled = ((flat - mean) / scale).astype(np.float32)
+        return self._fit_graphs(smiles, scaled, y_array.ndim, **fit_params)
+
+    def _score_raw(self, net, y_true, y_pred):
+        return masked_rmse(y_true * self.target_scale_, y_pred * self.target_scale_)
+
+    def predict(self, X):
+        """Predicted values of the target's shape; NaN rows for skipped invalid SMILES."""
+        raw, kept, n_input = self._forward_raw(X)
+        values = raw * self.target_scale_ + self.target_mean_
+        if self.target_ndim_ == 1:
+            values = values[:, 0]
+        return self._expand(values, kept, n_input)

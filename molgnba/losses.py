@@ -1,0 +1,318 @@
+"""Losses with one contract: per-sample, per-task losses under a label mask.
+
+Every loss here takes ``input`` (logits or predicted values) and ``target``
+of shape ``B`` or ``B x T`` where ``NaN`` in ``target`` marks a missing label,
+and returns a scalar. Missing labels contribute nothing, neither to the loss
+nor (for :class:`GNBALoss`) to the attention softmax.
+
+* :class:`MaskedLoss` - the plain mean of the per-sample losses.
+* :class:`GNBALoss` - the gradient-norm based attentive loss (GNBA), usable
+  with any torch model.
+
+All of them are ordinary :class:`torch.nn.Module` objects; :class:`GNBALoss`
+has learnable parameters, so put them in the optimizer next to the model's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["MaskedLoss", "GNBALoss", "GNBAOutput", "label_mask", "per_sample_loss", "relative_gradient_norm"]
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+def _check_task(task: str) -> str:
+    if task == "classification":
+        return "binary"
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; valid values are {list(TASKS)} (or 'classification')")
+    return task
+
+
+def _as_2d(input: torch.Tensor, target: torch.Tensor, task: str):
+    """Bring input and target to ``B x T`` (``B x C`` logits and ``B x 1`` labels for multiclass)."""
+    if task == "multiclass":
+        if input.dim() != 2:
+            raise ValueError(f"multiclass input must be B x C logits, got shape {tuple(input.shape)}")
+        return input, target.reshape(-1, 1)
+    if input.dim() == 1:
+        input = input.unsqueeze(1)
+    if target.dim() == 1:
+        target = target.unsqueeze(1)
+    if input.shape != target.shape:
+        raise ValueError(
+            f"input and target shapes differ: {tuple(input.shape)} vs {tuple(target.shape)}"
+        )
+    return input, target
+
+
+def label_mask(target: torch.Tensor, task: str) -> torch.Tensor:
+    """Boolean ``B x T`` mask of the present (non-NaN) labels."""
+    task = _check_task(task)
+    target = target.reshape(len(target), -1) if task != "multiclass" else target.reshape(-1, 1)
+    return ~torch.isnan(target)
+
+
+def per_sample_loss(input: torch.Tensor, target: torch.Tensor, task: str):
+    """Unreduced loss and label mask, each of shape ``B x T``.
+
+    Binary cross-entropy on logits (``binary``), cross-entropy on ``B x C``
+    logits (``multiclass``, ``T = 1``), or squared error (``regression``).
+    Entries with a missing (NaN) label have loss 0 and mask False.
+    """
+    task = _check_task(task)
+    input, target = _as_2d(input, target, task)
+    mask = ~torch.isnan(target)
+    filled = torch.where(mask, target, torch.zeros_like(target))
+    if task == "binary":
+        loss = F.binary_cross_entropy_with_logits(input, filled, reduction="none")
+    elif task == "multiclass":
+        loss = F.cross_entropy(input, filled[:, 0].long(), reduction="none").unsqueeze(1)
+    else:
+        loss = (input - filled) ** 2
+    return torch.where(mask, loss, torch.zeros_like(loss)), mask
+
+
+def relative_gradient_norm(input: torch.Tensor, target: torch.Tensor, task: str) -> torch.Tensor:
+    """The GNBA paper's relative gradient norm ``g`` of each sample, ``B x T``.
+
+    * binary (eq. 11): ``g = |p - y|`` with ``p = sigmoid(logit)``, the norm of
+      the gradient of the cross-entropy with respect to the logit;
+    * multiclass (the same idea): ``g = 1 - p_y``, half the L1 norm of
+      ``softmax - onehot``;
+    * regression (eq. 12): ``g = 2 * (sigmoid(|y_hat - y|) - 0.5)``, which maps
+      the absolute error into ``[0, 1)``.
+
+    Entries with a missing label are 0.
+    """
+    task = _check_task(task)
+    input, target = _as_2d(input, target, task)
+    mask = ~torch.isnan(target)
+    filled = torch.where(mask, target, torch.zeros_like(target))
+    if task == "binary":
+        g = (torch.sigmoid(input) - filled).abs()
+    elif task == "multiclass":
+        p_true = torch.softmax(input, dim=1).gather(1, filled.long())
+        g = 1 - p_true
+    else:
+        g = 2 * (torch.sigmoid((input - filled).abs()) - 0.5)
+    return torch.where(mask, g, torch.zeros_like(g))
+
+
+class MaskedLoss(nn.Module):
+    """Plain mean of the per-sample losses over the present labels.
+
+    The loss the estimators use with ``attentive_loss=False``: everything else
+    equal, a paired comparison then differs in the weighting alone.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = MaskedLoss("regression")
+    >>> loss(torch.tensor([1.0, 2.0, 0.0]), torch.tensor([0.0, 2.0, float("nan")]))
+    tensor(0.5000)
+    """
+
+    def __init__(self, task: str = "binary"):
+        super().__init__()
+        self.task = _check_task(task)
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss, mask = per_sample_loss(input, target, self.task)
+        return loss.sum() / mask.sum().clamp(min=1)
+
+    def extra_repr(self) -> str:
+        return f"task={self.task!r}"
+
+
+@dataclass
+class GNBAOutput:
+    """What :meth:`GNBALoss.forward_details` computed for one batch.
+
+    All per-sample tensors have shape ``B x T`` and are detached except ``loss``.
+    """
+
+    loss: torch.Tensor
+    per_sample_loss: torch.Tensor
+    gradient_norm: torch.Tensor
+    attention: torch.Tensor
+    mask: torch.Tensor
+
+    def attention_entropy(self) -> torch.Tensor:
+        """Entropy of each task's attention, divided by ``log`` of its label count.
+
+        1 means uniform weights, 0 means all weight on one sample. Shape ``T``.
+        """
+        return _normalized_entropy(self.attention, self.mask).detach()
+
+
+def _normalized_entropy(attention: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    plogp = torch.where(mask, attention * torch.log(attention.clamp(min=1e-12)), torch.zeros_like(attention))
+    entropy = -plogp.sum(0)
+    count = mask.sum(0).to(attention.dtype)
+    return torch.where(count > 1, entropy / torch.log(count.clamp(min=2)), torch.ones_like(entropy))
+
+
+class GNBALoss(nn.Module):
+    r"""Gradient-norm based attentive loss (GNBA).
+
+    For a batch of ``B`` samples, each sample's relative gradient norm ``g_i``
+    (see :func:`relative_gradient_norm`) is turned into an attention weight by
+    a small self-attention learned with the network,
+
+    .. math::
+
+        a_i = \mathrm{softmax}_i\big(W_2 \tanh(W_1 g_i) / \tau\big),
+        \qquad
+        L = \sum_i a_i \, \ell_i + \lambda \Big(1 - \frac{H(a)}{\log B}\Big),
+
+    where ``W1`` is ``attention_dim x 1``, ``W2`` is ``1 x attention_dim``,
+    ``\ell_i`` the per-sample loss (binary cross-entropy on logits, or squared
+    error), ``\tau`` the ``temperature`` and ``\lambda`` the ``entropy_weight``.
+    With ``temperature=1`` and ``entropy_weight=0`` this is the paper's
+    equation 14 as written. For ``B x T`` targets each task gets its own
+    softmax over the samples labelled for it, and the task losses are averaged.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}, default="binary"
+        "classification" is accepted as "binary".
+    attention_dim : int, default=16
+        Width ``d_attn`` of the attention.
+    temperature : float, default=1.0
+        Divides the attention scores. Larger values keep the weights closer
+        to uniform; ``float("inf")`` makes them uniform.
+    entropy_weight : float, default=0.0
+        Weight of the attention's entropy deficit ``1 - H(a) / log B``
+        (0 for uniform weights, 1 for all weight on one sample) added to the
+        loss. A positive value counters collapse (see Notes).
+    detach_gradient_norm : bool, default=True
+        Whether ``g`` is treated as a constant. See Notes.
+
+    Attributes
+    ----------
+    attention : torch.nn.Sequential
+        ``Linear(1, d, bias=False)``, ``Tanh``, ``Linear(d, 1, bias=False)``: W1 and W2.
+
+    Notes
+    -----
+    **Why g is detached by default.** ``g`` is a statistic of the sample (the
+    size of its loss gradient), used only to decide how much the sample
+    counts. Letting gradients flow through ``g`` would give the network a
+    second objective - move its predictions so that the attention shifts onto
+    samples with small loss - which rewards making easy samples easier and
+    is the collapse below, acted out by the whole network. The paper
+    describes ``g`` as the gradient norm, a quantity computed from, not
+    optimised through, the prediction. Set ``detach_gradient_norm=False`` to
+    differentiate through it.
+
+    **Collapse.** W1 and W2 are trained to minimise the same weighted loss
+    they produce, and the cheapest way to lower ``sum_i a_i l_i`` is to put
+    the weight on the samples whose loss is smallest, the opposite of the
+    paper's intent. Three guards are available: ``temperature`` (bounds how
+    peaked the weights can be for a given score range), ``entropy_weight``
+    (a price on peakedness), and weight decay on W1/W2 (the estimators'
+    ``attention_weight_decay``). :meth:`forward_details` returns the weights
+    so their entropy can be monitored; the estimators record it each epoch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> criterion = GNBALoss("binary", attention_dim=8)
+    >>> logits = torch.tensor([2.0, -1.0, 0.5, 0.0])
+    >>> labels = torch.tensor([1.0, 0.0, 0.0, float("nan")])
+    >>> out = criterion.forward_details(logits, labels)
+    >>> out.attention[:, 0].sum().item()  # the labelled samples' weights sum to 1
+    1.0
+    >>> out.attention[3, 0].item()  # the missing label gets no weight
+    0.0
+    """
+
+    def __init__(
+        self,
+        task: str = "binary",
+        attention_dim: int = 16,
+        temperature: float = 1.0,
+        entropy_weight: float = 0.0,
+        detach_gradient_norm: bool = True,
+    ):
+        super().__init__()
+        if not (isinstance(attention_dim, int) and attention_dim > 0):
+            raise ValueError(f"attention_dim must be a positive integer, got {attention_dim!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        if not entropy_weight >= 0:
+            raise ValueError(f"entropy_weight must be non-negative, got {entropy_weight!r}")
+        self.task = _check_task(task)
+        self.attention_dim = attention_dim
+        self.temperature = float(temperature)
+        self.entropy_weight = float(entropy_weight)
+        self.detach_gradient_norm = detach_gradient_norm
+        self.attention = nn.Sequential(
+            nn.Linear(1, attention_dim, bias=False),
+            nn.Tanh(),
+            nn.Linear(attention_dim, 1, bias=False),
+        )
+
+    def attention_weights(self, gradient_norm: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Softmax over the batch (dim 0) of ``W2 tanh(W1 g) / temperature``, per task.
+
+        Parameters
+        ----------
+        gradient_norm, mask : tensors of shape ``B x T``
+
+        Returns
+        -------
+        tensor of shape ``B x T``; each task's column sums to 1 over its
+        labelled samples (0 where none is labelled).
+        """
+        scores = self.attention(gradient_norm.unsqueeze(-1)).squeeze(-1)
+        if math.isinf(self.temperature):
+            scores = torch.zeros_like(scores)
+        else:
+            scores = scores / self.temperature
+        scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=0)
+        # A task with no label in the batch has an all -inf column: softmax gives NaN.
+        return torch.where(mask, weights, torch.zeros_like(weights))
+
+    def forward_details(self, input: torch.Tensor, target: torch.Tensor) -> GNBAOutput:
+        """The loss together with the per-sample quantities behind it."""
+        loss, mask = per_sample_loss(input, target, self.task)
+        pred = input.detach() if self.detach_gradient_norm else input
+        gradient_norm = relative_gradient_norm(pred, target, self.task)
+        attention = self.attention_weights(gradient_norm, mask)
+        task_losses = (attention * loss).sum(0)
+        present = mask.any(0)
+        total = task_losses[present].sum() / present.sum().clamp(min=1)
+        if self.entropy_weight > 0:
+            entropy = _normalized_entropy(attention, mask)[present]
+            total = total + self.entropy_weight * (1 - entropy.sum() / present.sum().clamp(min=1))
+        return GNBAOutput(
+            loss=total,
+            per_sample_loss=loss.detach(),
+            gradient_norm=gradient_norm.detach(),
+            attention=attention.detach(),
+            mask=mask,
+        )
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Scalar attention-weighted loss for ``B`` or ``B x T`` input and target."""
+        return self.forward_details(input, target).loss
+
+    def extra_repr(self) -> str:
+        return (
+            f"task={self.task!r}, attention_dim={self.attention_dim}, temperature={self.temperature}, "
+            f"entropy_weight={self.entropy_weight}, detach_gradient_norm={self.detach_gradient_norm}"
+        )

@@ -1,0 +1,56 @@
+"""Graph readout: node embeddings of every layer to one vector per graph."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
+
+POOLINGS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_pool}
+JUMPING_KNOWLEDGE = ("concat", "sum", "last", "max")
+
+
+class LayerwiseReadout(nn.Module):
+    """Pool the nodes of each graph, combining the layers (jumping knowledge).
+
+    With ``jumping_knowledge="concat"`` this is equation 5 of the GNBA paper
+    (after Xu et al., 2019): ``h_G = CONCAT_k POOL({h_v^(k)})`` over the atom
+    embedding and every layer.
+
+    Parameters
+    ----------
+    num_layers, hidden_dim : int
+    pooling : {"mean", "sum", "max"}, default="mean"
+    jumping_knowledge : {"concat", "sum", "last", "max"}, default="concat"
+
+    Shapes
+    ------
+    layer_outputs : ``num_layers + 1`` tensors of shape ``V x hidden_dim``
+    batch : long tensor of shape ``V`` (graph index of each node)
+    output : ``B x out_dim`` where ``out_dim`` is ``(num_layers + 1) * hidden_dim``
+    for "concat" and ``hidden_dim`` otherwise.
+    """
+
+    def __init__(self, num_layers: int, hidden_dim: int, pooling="mean", jumping_knowledge="concat"):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; valid names are {sorted(POOLINGS)}")
+        if jumping_knowledge not in JUMPING_KNOWLEDGE:
+            raise ValueError(
+                f"unknown jumping_knowledge {jumping_knowledge!r}; valid names are {list(JUMPING_KNOWLEDGE)}"
+            )
+        self.pool = POOLINGS[pooling]
+        self.jumping_knowledge = jumping_knowledge
+        n = num_layers + 1 if jumping_knowledge == "concat" else 1
+        self.out_dim = n * hidden_dim
+
+    def forward(self, layer_outputs, batch, num_graphs: int) -> torch.Tensor:
+        if self.jumping_knowledge == "last":
+            layer_outputs = layer_outputs[-1:]
+        elif self.jumping_knowledge == "sum":
+            layer_outputs = [torch.stack(layer_outputs).sum(0)]
+        elif self.jumping_knowledge == "max":
+            layer_outputs = [torch.stack(layer_outputs).max(0).values]
+        # ``size`` keeps graphs without nodes as zero rows instead of dropping them.
+        pooled = [self.pool(h, batch, size=num_graphs) for h in layer_outputs]
+        return torch.cat(pooled, dim=1)
