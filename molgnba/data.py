@@ -101,3 +101,29 @@ class ValidationSplit:
             f"{type(self).__name__}(fraction={self.fraction}, stratified={self.stratified}, "
             f"random_state={self.random_state})"
         )
+
+
+class FixedValidationSplit:
+    """Validate on given rows of the training input; train on the rest.
+
+    For protocols with a fixed train/validation/test split: pass train and
+    validation molecules together to ``fit`` and name the validation rows
+    here (positions in the data the estimator trains on).
+
+    Parameters
+    ----------
+    valid_index : array-like of int
+    """
+
+    def __init__(self, valid_index):
+        self.valid_index = valid_index
+
+    def __call__(self, dataset, y=None, groups=None):
+        valid = np.unique(np.asarray(self.valid_index, dtype=np.int64))
+        if len(valid) and (valid.min() < 0 or valid.max() >= len(dataset)):
+            raise ValueError(f"valid_index out of range for {len(dataset)} training samples")
+        train = np.setdiff1d(np.arange(len(dataset)), valid)
+        return Subset(dataset, train), Subset(dataset, valid)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<{len(self.valid_index)} rows>)"

@@ -222,7 +222,9 @@ _SPECS: dict[str, _DatasetSpec] = {
             raw_filename="clintox.csv.gz",
             local_filenames=("clintox.csv",),
             layouts=(_Layout("smiles", ("FDA_APPROVED", "CT_TOX")),),
-            description="Two binary tasks: FDA approval and failure in clinical trials for toxicity.",
+            description=(
+                "Two binary tasks: FDA approval and failure in clinical trials for toxicity."
+            ),
             reference=(
                 "Gayvert, K. M., Madhukar, N. S. & Elemento, O. A data-driven approach "
                 "to predicting successes and failures of clinical trials. Cell Chem. "
@@ -237,7 +239,9 @@ _SPECS: dict[str, _DatasetSpec] = {
             raw_filename="sider.csv.gz",
             local_filenames=("sider.csv",),
             layouts=(_Layout("smiles", _SIDER_TASKS),),
-            description="27 binary tasks: adverse drug reactions grouped by MedDRA system organ class.",
+            description=(
+                "27 binary tasks: adverse drug reactions grouped by MedDRA system organ class."
+            ),
             reference=(
                 "Kuhn, M., Letunic, I., Jensen, L. J. & Bork, P. The SIDER database of "
                 "drugs and side effects. Nucleic Acids Res. 44, D1075-D1079 (2016)."
@@ -253,7 +257,9 @@ _SPECS: dict[str, _DatasetSpec] = {
             # cleaned: smiles + 12 tasks; raw: 12 tasks,mol_id,smiles
             layouts=(_Layout("smiles", _TOX21_TASKS),),
             description="12 binary toxicity tasks; many labels are missing (NaN).",
-            reference="Tox21 Data Challenge 2014, NIH/NCATS, https://tripod.nih.gov/tox21/challenge/.",
+            reference=(
+                "Tox21 Data Challenge 2014, NIH/NCATS, https://tripod.nih.gov/tox21/challenge/."
+            ),
         ),
         _DatasetSpec(
             name="hiv",
@@ -264,7 +270,10 @@ _SPECS: dict[str, _DatasetSpec] = {
             local_filenames=("hiv.csv",),
             # raw: smiles,activity,HIV_active
             layouts=(_Layout("smiles", ("HIV_active",)),),
-            description="Binary labels of the ability to inhibit HIV replication (DTP AIDS antiviral screen).",
+            description=(
+                "Binary labels of the ability to inhibit HIV replication (DTP AIDS "
+                "antiviral screen)."
+            ),
             reference=(
                 "National Cancer Institute, Developmental Therapeutics Program, AIDS "
                 "Antiviral Screen Data, https://wiki.nci.nih.gov/display/NCIDTPdata/."

@@ -79,6 +79,23 @@ class GATEdgeConv(nn.Module):
         return self.conv(x, edge_index, self.bond_embedding(edge_attr))
 
 
+class NodeBatchNorm(nn.BatchNorm1d):
+    """Batch normalisation over nodes that tolerates a batch of a single atom.
+
+    A training batch can hold one single-atom molecule (the last batch of an
+    epoch, say); batch statistics of one value are undefined, so such a batch
+    is normalised with the running statistics instead of failing.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.size(0) <= 1:
+            return F.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias,
+                training=False, eps=self.eps,
+            )
+        return super().forward(x)
+
+
 class MessagePassingBackbone(nn.Module):
     """Atom embedding followed by ``num_layers`` message-passing layers.
 
@@ -124,7 +141,7 @@ class MessagePassingBackbone(nn.Module):
             make_layer(hidden_dim, bond_feature_dims, train_eps=train_eps, heads=heads)
             for _ in range(num_layers)
         )
-        self.norms = nn.ModuleList(nn.BatchNorm1d(hidden_dim) for _ in range(num_layers))
+        self.norms = nn.ModuleList(NodeBatchNorm(hidden_dim) for _ in range(num_layers))
         self.dropout = dropout
 
     def forward(self, x, edge_index, edge_attr) -> list[torch.Tensor]:

@@ -1,0 +1,208 @@
+"""Tables, paired tests and figures from the benchmark's run files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PAPER_TABLE", "load_runs", "results_table", "paired_differences", "write_report"]
+
+#: Table I of the GNBA paper (mean, std): random 8:1:1 split, 3 seeds.
+PAPER_TABLE = {
+    ("gin", "plain"): {"bbbp": (0.920, 0.011), "bace": (0.898, 0.003), "lipophilicity": (0.669, 0.010), "esol": (1.074, 0.112)},
+    ("gin", "gnba"): {"bbbp": (0.937, 0.002), "bace": (0.911, 0.001), "lipophilicity": (0.591, 0.010), "esol": (0.956, 0.027)},
+    ("gat", "plain"): {"bbbp": (0.928, 0.001), "bace": (0.905, 0.003), "lipophilicity": (0.558, 0.043), "esol": (0.958, 0.017)},
+    ("gat", "gnba"): {"bbbp": (0.938, 0.003), "bace": (0.912, 0.0003), "lipophilicity": (0.527, 0.005), "esol": (0.891, 0.014)},
+}
+LOSS_LABELS = {
+    "plain": "",
+    "gnba": " + attentive loss (guarded)",
+    "gnba-paper": " + attentive loss (as in paper)",
+    "focal": " + focal loss",
+    "ghm": " + GHM loss",
+}
+
+
+def load_runs(out_dir) -> list[dict]:
+    """Every finished run record under ``out_dir/runs``."""
+    return [json.loads(path.read_text()) for path in sorted(Path(out_dir, "runs").glob("*.json"))]
+
+
+def _frame(runs) -> pd.DataFrame:
+    rows = []
+    for run in runs:
+        config = run["config"]
+        rows.append({
+            "dataset": config["dataset"], "split": config["split"], "backbone": config["backbone"],
+            "loss": config["loss"], "seed": config["seed"], "epochs": config["epochs"],
+            "metric": run["metric"], "test_score": run["test_score"], "best_epoch": run["best_epoch"],
+            "wall_seconds": run["wall_seconds"],
+        })
+    return pd.DataFrame(rows)
+
+
+def _better(metric: str) -> int:
+    """+1 where higher is better (ROC-AUC), -1 where lower is (RMSE)."""
+    return 1 if metric == "roc_auc" else -1
+
+
+def results_table(runs, split="random") -> str:
+    """Table I-style markdown: mean ± std over seeds, with the paper's value beside ours."""
+    frame = _frame(runs)
+    frame = frame[frame.split == split]
+    if frame.empty:
+        return "_no finished runs_\n"
+    datasets = [d for d in ("bbbp", "bace", "lipophilicity", "esol") if d in set(frame.dataset)]
+    datasets += sorted(set(frame.dataset) - set(datasets))
+    header = "| model | " + " | ".join(
+        f"{d} {'ROC-AUC' if frame[frame.dataset == d].metric.iloc[0] == 'roc_auc' else 'RMSE'}" for d in datasets
+    ) + " |"
+    lines = [header, "|---" * (len(datasets) + 1) + "|"]
+    for backbone in sorted(set(frame.backbone), key=lambda b: ("gin", "gat").index(b) if b in ("gin", "gat") else 9):
+        for loss in [loss for loss in LOSS_LABELS if loss in set(frame.loss)]:
+            cells = []
+            for dataset in datasets:
+                scores = frame[(frame.backbone == backbone) & (frame.loss == loss) & (frame.dataset == dataset)].test_score
+                if scores.empty:
+                    cells.append("")
+                    continue
+                cell = f"{scores.mean():.3f} ± {scores.std(ddof=0):.3f} (n={len(scores)})"
+                paper = PAPER_TABLE.get((backbone, loss), {}).get(dataset) if split == "random" else None
+                if paper is not None:
+                    cell += f"<br>paper {paper[0]:.3f} ± {paper[1]:.3f}"
+                cells.append(cell)
+            lines.append(f"| {backbone.upper()}{LOSS_LABELS[loss]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def paired_differences(runs, baseline="plain") -> pd.DataFrame:
+    """Per dataset, split, backbone and loss: the paired difference to ``baseline``.
+
+    ``improvement`` is signed so that positive always means better than the
+    baseline (higher ROC-AUC, lower RMSE). ``wins`` counts seeds where the loss
+    beat its paired baseline run; ``p_value`` is a two-sided paired t-test over
+    seeds (NaN with fewer than two pairs).
+    """
+    from scipy import stats
+
+    frame = _frame(runs)
+    rows = []
+    for (dataset, split, backbone), group in frame.groupby(["dataset", "split", "backbone"]):
+        base = group[group.loss == baseline].set_index("seed").test_score
+        for loss in sorted(set(group.loss) - {baseline}):
+            other = group[group.loss == loss].set_index("seed").test_score
+            seeds = sorted(set(base.index) & set(other.index))
+            if not seeds:
+                continue
+            sign = _better(group.metric.iloc[0])
+            diff = sign * (other.loc[seeds].to_numpy() - base.loc[seeds].to_numpy())
+            p = stats.ttest_rel(other.loc[seeds], base.loc[seeds]).pvalue if len(seeds) > 1 else float("nan")
+            rows.append({
+                "dataset": dataset, "split": split, "backbone": backbone, "loss": loss, "pairs": len(seeds),
+                "improvement": diff.mean(), "wins": int((diff > 0).sum()), "p_value": p,
+            })
+    return pd.DataFrame(rows)
+
+
+def _paired_markdown(diffs: pd.DataFrame) -> str:
+    if diffs.empty:
+        return "_no complete pairs yet_\n"
+    lines = ["| dataset | split | backbone | loss vs plain | pairs | mean improvement | wins | paired t-test p |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in diffs.itertuples():
+        lines.append(
+            f"| {row.dataset} | {row.split} | {row.backbone} | {row.loss} | {row.pairs} | "
+            f"{row.improvement:+.4f} | {row.wins}/{row.pairs} | {row.p_value:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _figures(runs, figure_dir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from molgnba.plotting import plot_attention_vs_gradient_norm, plot_gradient_norm_histogram
+
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    by_key = {}
+    for run in runs:
+        c = run["config"]
+        by_key.setdefault((c["dataset"], c["split"], c["backbone"]), {}).setdefault(c["loss"], []).append(run)
+    for (dataset, split, backbone), by_loss in sorted(by_key.items()):
+        if seed0 := _first_seed_pair(by_loss):
+            fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+            plain, attentive = seed0
+            plot_gradient_norm_histogram(
+                {"plain loss": _values(plain, "train_gradient_norm"),
+                 "attentive loss": _values(attentive, "train_gradient_norm")}, ax=axes[0])
+            axes[0].set_title(f"{dataset} ({backbone.upper()}, {split}): gradient norms")
+            plot_attention_vs_gradient_norm(
+                _values(attentive, "train_gradient_norm"), _values(attentive, "train_attention"), ax=axes[1])
+            axes[1].set_title("attention against sorted gradient norm")
+            fig.tight_layout()
+            name = f"gradnorm-{dataset}-{split}-{backbone}.png"
+            fig.savefig(figure_dir / name, dpi=110)
+            plt.close(fig)
+            written.append(name)
+        entropy_losses = [loss for loss in ("gnba", "gnba-paper") if loss in by_loss]
+        if entropy_losses:
+            fig, ax = plt.subplots(figsize=(5, 3.4))
+            for loss in entropy_losses:
+                curves = np.array([[row["attention_entropy"] for row in run["history"]] for run in by_loss[loss]], dtype=float)
+                epochs = np.arange(1, curves.shape[1] + 1)
+                ax.plot(epochs, curves.mean(0), label=f"{loss} (mean of {len(curves)} seeds)")
+                ax.fill_between(epochs, curves.min(0), curves.max(0), alpha=0.2)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("attention entropy / log(batch)")
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"{dataset} ({backbone.upper()}, {split})")
+            ax.legend()
+            fig.tight_layout()
+            name = f"entropy-{dataset}-{split}-{backbone}.png"
+            fig.savefig(figure_dir / name, dpi=110)
+            plt.close(fig)
+            written.append(name)
+    return written
+
+
+def _first_seed_pair(by_loss):
+    if "plain" not in by_loss or "gnba" not in by_loss:
+        return None
+    plain = {run["config"]["seed"]: run for run in by_loss["plain"]}
+    for run in sorted(by_loss["gnba"], key=lambda r: r["config"]["seed"]):
+        if run["config"]["seed"] in plain:
+            return plain[run["config"]["seed"]], run
+    return None
+
+
+def _values(run, key) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in run[key]], dtype=float)
+
+
+def write_report(out_dir, figures=True) -> Path:
+    """Write ``report.md`` (tables, paired tests, figure links) into ``out_dir``."""
+    out_dir = Path(out_dir)
+    runs = load_runs(out_dir)
+    parts = ["# Benchmark report", "", f"{len(runs)} finished runs in `{out_dir}/runs`.", ""]
+    splits = sorted({run["config"]["split"] for run in runs}) or ["random"]
+    for split in splits:
+        parts += [f"## Test scores, {split} split (mean ± std over seeds)", "", results_table(runs, split)]
+    parts += ["## Paired differences against the plain loss", "",
+              "Positive improvement = better than the plain loss on the identical split "
+              "(higher ROC-AUC, lower RMSE).", "", _paired_markdown(paired_differences(runs))]
+    frame = _frame(runs)
+    if not frame.empty:
+        parts += ["## Wall time", "", f"{frame.wall_seconds.sum() / 3600:.2f} h of training over {len(frame)} runs "
+                  f"(median {frame.wall_seconds.median():.0f} s per run).", ""]
+    if figures and runs:
+        names = _figures(runs, out_dir / "figures")
+        parts += ["## Figures", ""] + [f"![{name}](figures/{name})" for name in names] + [""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(parts))
+    return path
