@@ -257,6 +257,23 @@ class _GNNBase(NeuralNet):
         finally:
             self.device = requested
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state.get("device") == "auto":
+            # skorch maps saved tensors by the device name, which must be concrete.
+            state["device"] = state.get("device_", "cpu")
+            state["device_requested_"] = "auto"
+        return state
+
+    def __setstate__(self, state):
+        requested = state.pop("device_requested_", None)
+        super().__setstate__(state)
+        # skorch falls back to "cpu" when a CUDA-fitted net is loaded without CUDA.
+        if "device_" in self.__dict__:
+            self.device_ = self.device
+        if requested is not None:
+            self.device = requested
+
     def initialize_module(self):
         featurizer = get_featurizer(self.featurizer)
         kwargs = dict(

@@ -60,18 +60,23 @@ class RunConfig:
 
 
 def plan_runs(datasets, backbones, losses, seeds, split="random", epochs=100, hyperparameters=None):
-    """Every cell, ordered so that a dataset's pairs finish together."""
+    """Every cell of the protocol.
+
+    Ordered so that paired runs finish together: the first two losses (the
+    pair) by seed, dataset and backbone, then the cells of any further loss.
+    """
     hyperparameters = {**PAPER_HYPERPARAMETERS, **(hyperparameters or {})}
     unknown = sorted(set(losses) - set(LOSS_VARIANTS))
     if unknown:
         raise ValueError(f"unknown loss variant(s) {unknown}; valid names are {sorted(LOSS_VARIANTS)}")
-    return [
+    configs = [
         RunConfig(dataset, backbone, loss, seed, split, epochs, dict(hyperparameters))
         for seed in seeds
         for dataset in datasets
         for backbone in backbones
         for loss in losses
     ]
+    return sorted(configs, key=lambda config: list(losses).index(config.loss) >= 2)
 
 
 def _split(smiles, split: str, seed: int):
