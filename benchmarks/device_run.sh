@@ -5,7 +5,7 @@
 # wheels travel in .wheels/, and the four CSVs in .benchdata/.
 set -u
 BENCH_SECONDS=${BENCH_SECONDS:-470}
-pip install -q --no-index --no-deps .wheels/*.whl 2>&1 | tail -1
+python3 -m pip install -q --no-index --no-deps .wheels/*.whl 2>&1 | grep -v "root. user" | tail -2
 export PYTHONPATH=$PWD
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, torch_geometric, sklearn, skorch, rdkit; print('torch', torch.__version__, 'pyg', torch_geometric.__version__, 'sklearn', sklearn.__version__, 'skorch', skorch.__version__, 'rdkit', rdkit.__version__)"

@@ -124,6 +124,7 @@ class BestEpoch(Callback):
         return self
 
     def on_train_begin(self, net, **kwargs):
+        net.stopped_early_ = False
         # A warm-started fit may not beat the best score of an earlier fit:
         # start the comparison afresh from the weights we have now.
         self.initialize()
@@ -141,8 +142,9 @@ class BestEpoch(Callback):
                 return
         self.epochs_since_best_ += 1
         if self.patience is not None and self.epochs_since_best_ >= self.patience:
+            # The net stops once every callback has seen this epoch (see the
+            # estimators' notify), so the last epoch is recorded and printed in full.
             net.stopped_early_ = True
-            raise KeyboardInterrupt
 
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:
@@ -171,8 +173,8 @@ class SampleDiagnostics(Callback):
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         shape = (net.n_train_samples_, net.n_tasks_)
-        self.gradient_norm_ = np.full(shape, np.nan, dtype=np.float32)
-        self.attention_ = np.full(shape, np.nan, dtype=np.float32)
+        self.gradient_norm_ = torch.full(shape, torch.nan, device=net.device_)
+        self.attention_ = torch.full(shape, torch.nan, device=net.device_)
         self.entropies_ = []
 
     def on_batch_end(self, net, training, **kwargs):
@@ -180,20 +182,21 @@ class SampleDiagnostics(Callback):
         if not training or details is None:
             return
         index, gradient_norm, attention, entropy = details
-        self.gradient_norm_[index] = gradient_norm
+        index = torch.as_tensor(index, device=self.gradient_norm_.device)
+        self.gradient_norm_[index] = gradient_norm.to(self.gradient_norm_.dtype)
         if attention is not None:
-            self.attention_[index] = attention
+            self.attention_[index] = attention.to(self.attention_.dtype)
             self.entropies_.append(entropy)
         net.batch_diagnostics_ = None
 
     def on_epoch_end(self, net, **kwargs):
         if self.entropies_:
-            net.history.record("attention_entropy", float(np.mean(self.entropies_)))
+            net.history.record("attention_entropy", float(torch.stack(self.entropies_).mean()))
         row = net.history[-1]
         best = row.get(self.monitor + "_best", False) if self.monitor else True
         if best or self.kept_ is None:
-            self.kept_ = (self.gradient_norm_.copy(), self.attention_.copy())
+            self.kept_ = (self.gradient_norm_.clone(), self.attention_.clone())
 
     def on_train_end(self, net, **kwargs):
         if self.kept_ is not None:
-            net.train_gradient_norm_, net.train_attention_ = self.kept_
+            net.train_gradient_norm_, net.train_attention_ = (t.cpu().numpy() for t in self.kept_)

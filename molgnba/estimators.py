@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._available_if import available_if
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
@@ -73,50 +75,61 @@ def _check_X(X) -> list:
         ) from None
 
 
-def _as_float_targets(y, n_samples: int, allow_nan: bool) -> np.ndarray:
-    """Numeric targets of shape ``n`` or ``n x T``, with named positions of bad values."""
-    try:
-        y_array = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
-        bad = []
-        for position, value in enumerate(np.asarray(y, dtype=object).ravel()):
-            try:
-                float(value)
-            except (TypeError, ValueError):
-                bad.append(f"position {position}: {value!r}")
-            if len(bad) >= _MAX_LISTED:
-                break
-        raise ValueError(f"y must be numeric; non-numeric values at {'; '.join(bad)}") from None
-    _check_target_shape(y_array, n_samples)
-    flat = y_array.reshape(len(y_array), -1)
-    inf_rows = np.flatnonzero(np.isinf(flat).any(1))
-    if len(inf_rows):
-        raise ValueError(
-            f"y contains infinite values at rows {inf_rows[:_MAX_LISTED].tolist()}"
-            + (f" (and {len(inf_rows) - _MAX_LISTED} more)" if len(inf_rows) > _MAX_LISTED else "")
-        )
-    nan_rows = np.flatnonzero(np.isnan(flat).any(1))
-    if len(nan_rows) and not allow_nan:
-        raise ValueError(
-            f"y contains NaN at rows {nan_rows[:_MAX_LISTED].tolist()}"
-            + (f" (and {len(nan_rows) - _MAX_LISTED} more)" if len(nan_rows) > _MAX_LISTED else "")
-            + ". A 1-D target has no missing-label mask: drop those rows, or pass y as a 2-D array "
-            "(n_samples, n_tasks) where NaN marks a missing label."
-        )
-    if y_array.ndim == 2:
-        empty = np.flatnonzero(np.isnan(y_array).all(0))
-        if len(empty):
-            raise ValueError(f"y has no label at all in task column(s) {empty.tolist()}")
-    return y_array
+def _rows_listed(rows) -> str:
+    rows = list(rows)
+    more = f" (and {len(rows) - _MAX_LISTED} more)" if len(rows) > _MAX_LISTED else ""
+    return f"{[int(r) for r in rows[:_MAX_LISTED]]}{more}"
 
 
-def _check_target_shape(y_array: np.ndarray, n_samples: int) -> None:
+def _target_array(y, n_samples: int) -> np.ndarray:
+    """``y`` as an array of ``n_samples`` rows (1-D or 2-D), dtype kept; shape checked."""
+    if y is None:
+        raise ValueError("fit needs y (the targets)")
+    if hasattr(y, "to_numpy"):  # pandas Series or DataFrame
+        y_array = y.to_numpy()
+    elif isinstance(y, torch.Tensor):
+        y_array = y.detach().cpu().numpy()
+    else:
+        y_array = np.asarray(y)
     if y_array.ndim == 0 or y_array.ndim > 2:
         raise ValueError(f"y must be 1-D or 2-D (n_samples, n_tasks), got shape {y_array.shape}")
     if len(y_array) != n_samples:
         raise ValueError(f"X and y have different lengths: {n_samples} SMILES but {len(y_array)} targets")
     if y_array.ndim == 2 and y_array.shape[1] == 0:
         raise ValueError("y has zero task columns")
+    return y_array
+
+
+def _as_float_targets(y_array: np.ndarray, rows: np.ndarray, allow_nan: bool) -> np.ndarray:
+    """Check numeric targets; ``rows`` maps each entry to its row in the user's input."""
+    try:
+        values = np.asarray(y_array, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = []
+        for position, value in enumerate(np.asarray(y_array, dtype=object).reshape(len(y_array), -1)):
+            for item in value:
+                try:
+                    float(item)
+                except (TypeError, ValueError):
+                    bad.append(f"row {int(rows[position])}: {item!r}")
+            if len(bad) >= _MAX_LISTED:
+                break
+        raise ValueError(f"y must be numeric; non-numeric values at {'; '.join(bad)}") from None
+    flat = values.reshape(len(values), -1)
+    inf_rows = rows[np.isinf(flat).any(1)]
+    if len(inf_rows):
+        raise ValueError(f"y contains infinite values at rows {_rows_listed(inf_rows)}")
+    nan_rows = rows[np.isnan(flat).any(1)]
+    if len(nan_rows) and not allow_nan:
+        raise ValueError(
+            f"y contains NaN at rows {_rows_listed(nan_rows)}. A 1-D target has no missing-label mask: "
+            "drop those rows, or pass y as a 2-D array (n_samples, n_tasks) where NaN marks a missing label."
+        )
+    if values.ndim == 2:
+        empty = np.flatnonzero(np.isnan(values).all(0))
+        if len(empty):
+            raise ValueError(f"y has no label at all in task column(s) {empty.tolist()} (after skipped rows)")
+    return values
 
 
 class _GNNBase(NeuralNet):
@@ -336,12 +349,19 @@ class _GNNBase(NeuralNet):
         monitor, lower_is_better = self._monitor
         if monitor != "valid_loss":  # skorch already flags the best valid_loss
             callbacks.append(("valid_score", ValidationScore(monitor, self._score_raw, lower_is_better)))
-        callbacks.append(("best_epoch", BestEpoch(monitor, patience=self.patience)))
         callbacks.append(("sample_diagnostics", SampleDiagnostics(monitor)))
         if self.progress_bar:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(print_log)
+        callbacks.append(("best_epoch", BestEpoch(monitor, patience=self.patience)))
         return callbacks
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        # Early stopping takes effect after all callbacks (PrintLog included,
+        # which skorch always runs last) have handled the epoch.
+        if method_name == "on_epoch_end" and getattr(self, "stopped_early_", False):
+            raise KeyboardInterrupt
 
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, str) and self.train_split == "auto":
@@ -366,6 +386,28 @@ class _GNNBase(NeuralNet):
         if not training:
             # Validation loss is unweighted: model selection never sees the attention.
             return MaskedLoss(self._task)(y_pred, y_true)
+        # Diagnostics stay on the device: no host synchronisation per batch.
+        index = getattr(X, "sample_index", None)
+        if isinstance(self.criterion_, GNBALoss):
+            details = self.criterion_.forward_details(y_pred, y_true)
+            if index is not None:
+                counts = details.mask.sum(0, keepdim=True).clamp(min=1)
+                # Scaled by the number of labelled samples: 1 means a uniform share.
+                relative = torch.where(details.mask, details.attention * counts, torch.nan)
+                self.batch_diagnostics_ = (
+                    index,
+                    details.gradient_norm.masked_fill(~details.mask, torch.nan),
+                    relative,
+                    details.attention_entropy().mean(),
+                )
+            return details.loss
+        if index is not None:
+            g = relative_gradient_norm(y_pred.detach(), y_true, self._task)
+            self.batch_diagnostics_ = (index, g.masked_fill(~label_mask(y_true, self._task), torch.nan), None, None)
+        return self.criterion_(y_pred, y_true)
+        if not training:
+            # Validation loss is unweighted: model selection never sees the attention.
+            return MaskedLoss(self._task)(y_pred, y_true)
         index = X.sample_index.cpu().numpy() if X is not None and hasattr(X, "sample_index") else None
         if isinstance(self.criterion_, GNBALoss):
             details = self.criterion_.forward_details(y_pred, y_true)
@@ -386,11 +428,42 @@ class _GNNBase(NeuralNet):
             self.batch_diagnostics_ = (index, g.cpu().numpy(), None, None)
         return self.criterion_(y_pred, y_true)
 
-    def _featurize(self, X, *, training: bool):
-        """Featurize, enforcing ``invalid_smiles``; return graphs and kept positions."""
+    def fit(self, X, y, **fit_params):
+        """Fit on SMILES ``X`` and targets ``y``.
+
+        Every check of the input runs before training starts; with
+        ``invalid_smiles="skip"`` the targets are checked (and, for the
+        regressor, standardized) on the rows that are kept.
+
+        Parameters
+        ----------
+        X : sequence of str
+            SMILES: list, tuple, 1-D array or pandas Series.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            See the class docstring for what each estimator accepts.
+        **fit_params
+            Passed on to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_estimator_params()
         smiles = _check_X(X)
         if len(smiles) == 0:
             raise ValueError("X is empty: at least one SMILES is needed")
+        y_array = _target_array(y, len(smiles))
+        self.invalid_smiles_ = []
+        graphs, kept = self._featurize(smiles, training=True)
+        targets = self._prepare_targets(y_array[kept], kept)
+        return self._fit_graphs(graphs, kept, len(smiles), targets, y_array.ndim, **fit_params)
+
+    def _prepare_targets(self, y_array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Check and encode the targets of the kept rows; set target-derived attributes."""
+        raise NotImplementedError
+
+    def _featurize(self, smiles: list, *, training: bool):
+        """Featurize, enforcing ``invalid_smiles``; return graphs and kept positions."""
         graphs, invalid = featurize_smiles(smiles, self.featurizer)
         if invalid and self.invalid_smiles == "raise":
             raise ValueError(
@@ -408,17 +481,13 @@ class _GNNBase(NeuralNet):
             )
         if len(kept) == 0:
             raise ValueError(f"no valid SMILES in X ({len(smiles)} given, all invalid)")
-        return [graphs[k] for k in kept], kept, len(smiles)
+        return [graphs[k] for k in kept], kept
 
-    def _fit_graphs(self, X, y_encoded: np.ndarray, y_raw_ndim: int, **fit_params):
-        """Featurize, drop skipped rows, seed, and run skorch's fit."""
-        self.invalid_smiles_ = []
-        graphs, kept, n_input = self._featurize(X, training=True)
-        targets = y_encoded[kept]
-        self.target_ndim_ = y_raw_ndim
+    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, y_ndim: int, **fit_params):
+        """Seed, run skorch's fit on the graphs, and align diagnostics with the input."""
+        self.target_ndim_ = y_ndim
         self.n_tasks_ = 1 if targets.ndim == 1 else targets.shape[1]
         self.n_train_samples_ = len(graphs)
-        self.n_samples_seen_ = len(graphs)
         self.stopped_early_ = False
         self.best_epoch_ = None
         self._seed_ = self._draw_seed()
@@ -427,7 +496,7 @@ class _GNNBase(NeuralNet):
             np.random.seed(self._seed_ % (2**32))
         dataset = GraphDataset(graphs, targets)
         super().fit(dataset, targets, **fit_params)
-        self._realign_diagnostics(kept, n_input, y_raw_ndim)
+        self._realign_diagnostics(kept, n_input, y_ndim)
         return self
 
     def _draw_seed(self):
@@ -451,10 +520,12 @@ class _GNNBase(NeuralNet):
     def _forward_raw(self, X) -> tuple[np.ndarray, np.ndarray, int]:
         """Raw network outputs (``n_valid x n_outputs``), kept positions, input length."""
         self._check_fitted()
-        graphs, kept, n_input = self._featurize(X, training=False)
-        dataset = GraphDataset(graphs)
-        output = self.forward(dataset, training=False, device="cpu")
-        return output.float().numpy(), kept, n_input
+        smiles = _check_X(X)
+        if len(smiles) == 0:
+            raise ValueError("X is empty: at least one SMILES is needed")
+        graphs, kept = self._featurize(smiles, training=False)
+        output = self.forward(GraphDataset(graphs), training=False, device="cpu")
+        return output.float().numpy(), kept, len(smiles)
 
     def _check_fitted(self):
         from sklearn.exceptions import NotFittedError
@@ -599,67 +670,49 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
     (1, 2)
     """
 
-    def fit(self, X, y, **fit_params):
-        """Fit on SMILES ``X`` and labels ``y``.
-
-        Parameters
-        ----------
-        X : sequence of str
-            SMILES: list, tuple, 1-D array or pandas Series.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Any labels (ints, bools, strings) for one task; for several tasks
-            a 2-D array of 0/1 where NaN marks a missing label.
-        **fit_params
-            Passed on to skorch's ``fit``.
-
-        Returns
-        -------
-        self
-        """
-        self._validate_estimator_params()
-        smiles = _check_X(X)
-        y_encoded, y_ndim = self._encode_labels(y, len(smiles))
-        return self._fit_graphs(smiles, y_encoded, y_ndim, **fit_params)
-
-    def _encode_labels(self, y, n_samples):
-        if y is None:
-            raise ValueError("GNNClassifier.fit needs y (the labels)")
-        y_obj = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
-        if y_obj.ndim == 2 and y_obj.shape[1] > 1:
-            y_array = _as_float_targets(y, n_samples, allow_nan=True)
-            values = np.unique(y_array[~np.isnan(y_array)])
-            if not set(values.tolist()) <= {0.0, 1.0}:
+    def _prepare_targets(self, y_array, rows):
+        if y_array.ndim == 2 and y_array.shape[1] > 1:
+            values = _as_float_targets(y_array, rows, allow_nan=True)
+            present_values = np.unique(values[~np.isnan(values)])
+            unexpected = present_values[~np.isin(present_values, [0.0, 1.0])]
+            if len(unexpected):
                 raise ValueError(
                     "multi-task y must hold 0/1 labels (NaN = missing); found values "
-                    f"{values[~np.isin(values, [0.0, 1.0])][:_MAX_LISTED].tolist()}"
+                    f"{unexpected[:_MAX_LISTED].tolist()}"
                 )
-            for task in range(y_array.shape[1]):
-                present = np.unique(y_array[~np.isnan(y_array[:, task]), task])
+            for task in range(values.shape[1]):
+                present = np.unique(values[~np.isnan(values[:, task]), task])
                 if len(present) < 2:
                     raise ValueError(f"task column {task} of y has a single class ({present.tolist()})")
             self.classes_ = np.array([0, 1])
             self.task_ = "binary"
-            self.n_outputs_ = y_array.shape[1]
-            return y_array.astype(np.float32), 2
-        y_flat = np.asarray(y)
-        if y_flat.ndim == 2:
-            y_flat = y_flat[:, 0]
-        _check_target_shape(y_flat, n_samples)
-        missing = [k for k, v in enumerate(y_flat.tolist()) if v is None or (isinstance(v, float) and np.isnan(v))]
+            self.n_outputs_ = values.shape[1]
+            return values.astype(np.float32)
+        labels = y_array[:, 0] if y_array.ndim == 2 else y_array
+        missing = [
+            int(rows[k]) for k, v in enumerate(labels.tolist())
+            if v is None or (isinstance(v, float) and np.isnan(v))
+        ]
         if missing:
             raise ValueError(
-                f"y contains missing labels (None/NaN) at rows {missing[:_MAX_LISTED]}. For one task, "
+                f"y contains missing labels (None/NaN) at rows {_rows_listed(missing)}. For one task, "
                 "drop those rows; for several tasks pass a 2-D 0/1 array with NaN for missing labels."
+            )
+        if type_of_target(labels) == "continuous":
+            raise ValueError(
+                "y looks continuous (non-integer floats); GNNClassifier needs class labels. "
+                "Use GNNRegressor for continuous targets."
             )
         encoder = LabelEncoder()
         try:
-            codes = encoder.fit_transform(y_flat)
+            codes = encoder.fit_transform(labels)
         except TypeError as error:
             raise TypeError(f"y mixes label types that cannot be sorted: {error}") from None
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
+            skipped = " after skipping invalid SMILES" if self.invalid_smiles_ else ""
             raise ValueError(
-                f"y has a single class ({self.classes_[0]!r}); a classifier needs at least two"
+                f"y has a single class ({self.classes_[0]!r}){skipped}; a classifier needs at least two"
             )
         if len(self.classes_) == 2:
             self.task_ = "binary"
@@ -667,7 +720,7 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
         else:
             self.task_ = "multiclass"
             self.n_outputs_ = len(self.classes_)
-        return codes.astype(np.float32), 1
+        return codes.astype(np.float32)
 
     def _probabilities(self, raw: np.ndarray) -> np.ndarray:
         if self._task == "multiclass":
@@ -766,29 +819,10 @@ class GNNRegressor(RegressorMixin, _GNNBase):
         super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)
         self.standardize_targets = standardize_targets
 
-    def fit(self, X, y, **fit_params):
-        """Fit on SMILES ``X`` and targets ``y``.
-
-        Parameters
-        ----------
-        X : sequence of str
-            SMILES: list, tuple, 1-D array or pandas Series.
-        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
-            Finite numbers; in the 2-D case NaN marks a missing label.
-        **fit_params
-            Passed on to skorch's ``fit``.
-
-        Returns
-        -------
-        self
-        """
-        self._validate_estimator_params()
-        smiles = _check_X(X)
-        if y is None:
-            raise ValueError("GNNRegressor.fit needs y (the targets)")
-        y_array = _as_float_targets(y, len(smiles), allow_nan=np.ndim(y) == 2)
-        self.n_outputs_ = 1 if y_array.ndim == 1 else y_array.shape[1]
-        flat = y_array.reshape(len(y_array), -1)
+    def _prepare_targets(self, y_array, rows):
+        values = _as_float_targets(y_array, rows, allow_nan=y_array.ndim == 2)
+        self.n_outputs_ = 1 if values.ndim == 1 else values.shape[1]
+        flat = values.reshape(len(values), -1)
         if self.standardize_targets:
             mean = np.nanmean(flat, axis=0)
             scale = np.nanstd(flat, axis=0)
@@ -796,8 +830,11 @@ class GNNRegressor(RegressorMixin, _GNNBase):
         else:
             mean, scale = np.zeros(flat.shape[1]), np.ones(flat.shape[1])
         self.target_mean_, self.target_scale_ = mean, scale
-        scaled = ((flat - mean) / scale).astype(np.float32)
-        return self._fit_graphs(smiles, scaled, y_array.ndim, **fit_params)
+        return ((flat - mean) / scale).astype(np.float32)
+
+    @available_if(lambda self: False)
+    def predict_proba(self, X):
+        """Regressors have no class probabilities."""
 
     def _score_raw(self, net, y_true, y_pred):
         return masked_rmse(y_true * self.target_scale_, y_pred * self.target_scale_)

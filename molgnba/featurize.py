@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import torch
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 from torch_geometric.data import Data
 
 __all__ = [
@@ -283,9 +283,6 @@ class InvalidSmiles:
         return f"position {self.position}: {self.value!r} ({self.reason})"
 
 
-_rdkit_log_lock = threading.Lock()
-
-
 def _parse(smiles: object) -> tuple[Chem.Mol | None, str | None]:
     """Parse one SMILES; return ``(mol, None)`` or ``(None, reason)``."""
     if smiles is None:
@@ -336,17 +333,13 @@ def check_smiles(smiles: Iterable) -> tuple[list[Chem.Mol | None], list[InvalidS
     mols: list[Chem.Mol | None] = []
     invalid: list[InvalidSmiles] = []
     # RDKit prints a parse error per bad SMILES on stderr; we report them
-    # ourselves, with positions, so its messages would only be noise.
-    with _rdkit_log_lock:
-        RDLogger.DisableLog("rdApp.*")
-        try:
-            for position, item in enumerate(smiles):
-                mol, reason = _parse(item)
-                mols.append(mol)
-                if reason is not None:
-                    invalid.append(InvalidSmiles(position, item, reason))
-        finally:
-            RDLogger.EnableLog("rdApp.*")
+    # ourselves, with positions. BlockLogs restores the user's log settings.
+    with rdBase.BlockLogs():
+        for position, item in enumerate(smiles):
+            mol, reason = _parse(item)
+            mols.append(mol)
+            if reason is not None:
+                invalid.append(InvalidSmiles(position, item, reason))
     return mols, invalid
 
 
@@ -442,24 +435,20 @@ def featurize_smiles(
     graphs: list[Data | None] = []
     invalid: list[InvalidSmiles] = []
     seen: dict[str, Data] = {}
-    with _rdkit_log_lock:
-        RDLogger.DisableLog("rdApp.*")
-        try:
-            for position, item in enumerate(smiles):
-                graph = seen.get(item) if isinstance(item, str) else None
-                if graph is None and isinstance(item, str) and cache is not None:
-                    graph = cache.get((signature, item))
-                if graph is None:
-                    mol, reason = _parse(item)
-                    if mol is None:
-                        invalid.append(InvalidSmiles(position, item, reason))
-                        graphs.append(None)
-                        continue
-                    graph = featurizer(mol)
-                    if cache is not None:
-                        cache.put((signature, item), graph)
-                seen[item] = graph
-                graphs.append(graph)
-        finally:
-            RDLogger.EnableLog("rdApp.*")
+    with rdBase.BlockLogs():
+        for position, item in enumerate(smiles):
+            graph = seen.get(item) if isinstance(item, str) else None
+            if graph is None and isinstance(item, str) and cache is not None:
+                graph = cache.get((signature, item))
+            if graph is None:
+                mol, reason = _parse(item)
+                if mol is None:
+                    invalid.append(InvalidSmiles(position, item, reason))
+                    graphs.append(None)
+                    continue
+                graph = featurizer(mol)
+                if cache is not None:
+                    cache.put((signature, item), graph)
+            seen[item] = graph
+            graphs.append(graph)
     return graphs, invalid

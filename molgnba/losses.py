@@ -16,6 +16,7 @@ has learnable parameters, so put them in the optimizer next to the model's.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -248,21 +249,23 @@ class GNBALoss(nn.Module):
         detach_gradient_norm: bool = True,
     ):
         super().__init__()
-        if not (isinstance(attention_dim, int) and attention_dim > 0):
+        if isinstance(attention_dim, bool) or not (
+            isinstance(attention_dim, numbers.Integral) and attention_dim > 0
+        ):
             raise ValueError(f"attention_dim must be a positive integer, got {attention_dim!r}")
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
         if not entropy_weight >= 0:
             raise ValueError(f"entropy_weight must be non-negative, got {entropy_weight!r}")
         self.task = _check_task(task)
-        self.attention_dim = attention_dim
+        self.attention_dim = int(attention_dim)
         self.temperature = float(temperature)
         self.entropy_weight = float(entropy_weight)
         self.detach_gradient_norm = detach_gradient_norm
         self.attention = nn.Sequential(
-            nn.Linear(1, attention_dim, bias=False),
+            nn.Linear(1, self.attention_dim, bias=False),
             nn.Tanh(),
-            nn.Linear(attention_dim, 1, bias=False),
+            nn.Linear(self.attention_dim, 1, bias=False),
         )
 
     def attention_weights(self, gradient_norm: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
