@@ -200,3 +200,119 @@ class SampleDiagnostics(Callback):
     def on_train_end(self, net, **kwargs):
         if self.kept_ is not None:
             net.train_gradient_norm_, net.train_attention_ = (t.cpu().numpy() for t in self.kept_)
+
+
+class DivergenceGuard(Callback):
+    """Stop the fit with :class:`~molgnba.exceptions.TrainingDivergedError` on a NaN or infinite loss.
+
+    Reads the batch loss skorch has already recorded, so it costs no extra
+    device synchronisation.
+    """
+
+    def on_batch_end(self, net, training, **kwargs):
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1, "train_loss"]
+        if np.isfinite(loss):
+            return
+        from molgnba.exceptions import TrainingDivergedError
+
+        epoch = len(net.history)
+        batch = len(net.history[-1, "batches"])
+        raise TrainingDivergedError(
+            f"the training loss became {loss} in epoch {epoch}, batch {batch} (lr={net.lr}). "
+            "Lower the learning rate (e.g. lr=1e-4), check the targets for extreme values, "
+            "or keep standardize_targets=True for regression. The estimator keeps the weights "
+            "of its best epoch so far."
+        )
+
+
+class TrainingCheckpoint(Callback):
+    """Save the whole training state after every epoch; resume a killed fit from it.
+
+    The checkpoint holds the network, attention and optimizer states, the
+    history, the best-epoch state, the per-sample diagnostics and the random
+    number generator states, so a resumed fit ends exactly where the
+    uninterrupted fit would have. It is written atomically (a temporary file,
+    then a rename), and loaded with ``torch.load(weights_only=True)``, which
+    never executes code from the file.
+
+    Parameters
+    ----------
+    dirname : str or path
+        Directory of ``checkpoint.pt``; created if needed.
+    """
+
+    filename = "checkpoint.pt"
+
+    def __init__(self, dirname):
+        self.dirname = dirname
+
+    @property
+    def path(self):
+        from pathlib import Path
+
+        return Path(self.dirname) / self.filename
+
+    def on_train_begin(self, net, **kwargs):
+        net.resumed_epochs_ = 0
+        if not self.path.exists():
+            return
+        try:
+            state = torch.load(self.path, map_location=net.device_, weights_only=True)
+        except Exception as error:
+            raise ValueError(
+                f"cannot resume from {self.path}: not a readable molgnba checkpoint ({error}). "
+                "Remove it to start afresh."
+            ) from None
+        if state.get("fingerprint") != net.fit_fingerprint_:
+            raise ValueError(
+                f"the checkpoint {self.path} was written by a fit with other data or parameters; "
+                "remove it or use another checkpoint_dir"
+            )
+        import json
+
+        from skorch.history import History
+
+        net.module_.load_state_dict(state["module"])
+        net.criterion_.load_state_dict(state["criterion"])
+        net.optimizer_.load_state_dict(state["optimizer"])
+        net.history_ = History(json.loads(state["history"]))
+        callbacks = dict(net.callbacks_)
+        best = callbacks.get("best_epoch")
+        if best is not None and state["best_state"] is not None:
+            best.best_state_ = state["best_state"]
+            best.best_epoch_ = state["best_epoch"]
+            best.epochs_since_best_ = state["epochs_since_best"]
+        diagnostics = callbacks.get("sample_diagnostics")
+        if diagnostics is not None and state["diagnostics"] is not None:
+            diagnostics.kept_ = tuple(state["diagnostics"])
+        torch.set_rng_state(state["rng_cpu"])
+        if torch.cuda.is_available() and state.get("rng_cuda"):
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        net.resumed_epochs_ = len(net.history_)
+
+    def on_epoch_end(self, net, **kwargs):
+        import json
+        import os
+
+        callbacks = dict(net.callbacks_)
+        best = callbacks.get("best_epoch")
+        diagnostics = callbacks.get("sample_diagnostics")
+        state = {
+            "fingerprint": net.fit_fingerprint_,
+            "module": net.module_.state_dict(),
+            "criterion": net.criterion_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "history": json.dumps(net.history_.to_list(), default=float),
+            "best_state": getattr(best, "best_state_", None),
+            "best_epoch": getattr(best, "best_epoch_", None),
+            "epochs_since_best": getattr(best, "epochs_since_best_", 0),
+            "diagnostics": list(diagnostics.kept_) if getattr(diagnostics, "kept_", None) is not None else None,
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)

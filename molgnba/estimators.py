@@ -10,6 +10,8 @@ model of the best validation epoch by an unweighted metric.
 from __future__ import annotations
 
 import numbers
+import os
+import re
 import warnings
 
 import numpy as np
@@ -23,10 +25,19 @@ from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 from skorch.utils import to_tensor
 
-from molgnba.callbacks import BestEpoch, SampleDiagnostics, ValidationScore, masked_rmse, masked_roc_auc
+from molgnba.callbacks import (
+    BestEpoch,
+    DivergenceGuard,
+    SampleDiagnostics,
+    TrainingCheckpoint,
+    ValidationScore,
+    masked_rmse,
+    masked_roc_auc,
+)
+from molgnba.exceptions import TrainingDivergedError
 from molgnba.data import GraphDataset, ValidationSplit, collate_graphs
 from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer
-from molgnba.losses import GNBALoss, MaskedLoss, label_mask, relative_gradient_norm
+from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss, label_mask, relative_gradient_norm
 from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
 
 __all__ = ["GNNClassifier", "GNNRegressor"]
@@ -139,6 +150,7 @@ class _GNNBase(NeuralNet):
     _parameter_constraints: dict = {
         "backbone": [StrOptions(set(BACKBONES))],
         "attentive_loss": ["boolean"],
+        "loss": [StrOptions({"auto", "focal", "ghm"})],
         "attention_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "attention_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
         "attention_entropy_weight": [Interval(numbers.Real, 0, None, closed="left")],
@@ -159,6 +171,7 @@ class _GNNBase(NeuralNet):
         "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "invalid_smiles": [StrOptions({"raise", "skip"})],
         "progress_bar": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -173,6 +186,7 @@ class _GNNBase(NeuralNet):
         self,
         backbone="gin",
         attentive_loss=True,
+        loss="auto",
         attention_dim=16,
         attention_temperature=1.0,
         attention_entropy_weight=1.0,
@@ -193,6 +207,7 @@ class _GNNBase(NeuralNet):
         patience=None,
         invalid_smiles="raise",
         progress_bar=False,
+        checkpoint_dir=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -210,6 +225,7 @@ class _GNNBase(NeuralNet):
         )
         self.backbone = backbone
         self.attentive_loss = attentive_loss
+        self.loss = loss
         self.attention_dim = attention_dim
         self.attention_temperature = attention_temperature
         self.attention_entropy_weight = attention_entropy_weight
@@ -227,12 +243,18 @@ class _GNNBase(NeuralNet):
         self.patience = patience
         self.invalid_smiles = invalid_smiles
         self.progress_bar = progress_bar
+        self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
 
     # ------------------------------------------------------------------ params
     def _validate_estimator_params(self) -> None:
         own = {name: getattr(self, name) for name in self._parameter_constraints}
         validate_parameter_constraints(self._parameter_constraints, own, caller_name=type(self).__name__)
+        if self.loss != "auto" and self.attentive_loss:
+            raise ValueError(
+                f"attentive_loss=True weights the plain loss and cannot be combined with "
+                f"loss={self.loss!r}; set attentive_loss=False to train with the {self.loss} loss"
+            )
         device = self.device
         if not (device is None or device == "auto" or isinstance(device, (str, torch.device))):
             raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or None; got {device!r}")
@@ -308,7 +330,10 @@ class _GNNBase(NeuralNet):
     def initialize_criterion(self):
         if self.criterion is not None:
             return super().initialize_criterion()
-        if self.attentive_loss:
+        if self.loss != "auto":
+            loss_class = FocalLoss if self.loss == "focal" else GHMLoss
+            criterion = loss_class(task=self._task, **self.get_params_for("criterion"))
+        elif self.attentive_loss:
             criterion = GNBALoss(
                 task=self._task,
                 attention_dim=self.attention_dim,
@@ -346,6 +371,7 @@ class _GNNBase(NeuralNet):
     def get_default_callbacks(self):
         callbacks = list(super().get_default_callbacks())
         print_log = callbacks.pop()  # PrintLog must come last to print our columns
+        callbacks.append(("divergence_guard", DivergenceGuard()))
         monitor, lower_is_better = self._monitor
         if monitor != "valid_loss":  # skorch already flags the best valid_loss
             callbacks.append(("valid_score", ValidationScore(monitor, self._score_raw, lower_is_better)))
@@ -354,7 +380,28 @@ class _GNNBase(NeuralNet):
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.append(print_log)
         callbacks.append(("best_epoch", BestEpoch(monitor, patience=self.patience)))
+        if self.checkpoint_dir is not None:
+            # After best_epoch: resuming restores the state best_epoch has just reset.
+            callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
         return callbacks
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        if epochs is None and getattr(self, "resumed_epochs_", 0):
+            epochs = max(self.max_epochs - self.resumed_epochs_, 0)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch ends the fit quietly on KeyboardInterrupt, which is also how
+            # early stopping stops; remember which of the two it was.
+            self.interrupted_ = not self.stopped_early_
+            raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except TrainingDivergedError:
+            self.notify("on_train_end", X=X, y=y)  # back to the best epoch so far
+            raise
 
     def notify(self, method_name, **cb_kwargs):
         super().notify(method_name, **cb_kwargs)
@@ -381,10 +428,11 @@ class _GNNBase(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device_)
-        if not isinstance(self.criterion_, (GNBALoss, MaskedLoss)):
+        if self.criterion is not None:  # a criterion of the user's own
             return self.criterion_(y_pred, y_true)
         if not training:
-            # Validation loss is unweighted: model selection never sees the attention.
+            # Validation loss is unweighted: model selection never sees the
+            # attention (or the focal/GHM weights).
             return MaskedLoss(self._task)(y_pred, y_true)
         # Diagnostics stay on the device: no host synchronisation per batch.
         index = getattr(X, "sample_index", None)
@@ -404,28 +452,6 @@ class _GNNBase(NeuralNet):
         if index is not None:
             g = relative_gradient_norm(y_pred.detach(), y_true, self._task)
             self.batch_diagnostics_ = (index, g.masked_fill(~label_mask(y_true, self._task), torch.nan), None, None)
-        return self.criterion_(y_pred, y_true)
-        if not training:
-            # Validation loss is unweighted: model selection never sees the attention.
-            return MaskedLoss(self._task)(y_pred, y_true)
-        index = X.sample_index.cpu().numpy() if X is not None and hasattr(X, "sample_index") else None
-        if isinstance(self.criterion_, GNBALoss):
-            details = self.criterion_.forward_details(y_pred, y_true)
-            if index is not None:
-                counts = details.mask.sum(0, keepdim=True).clamp(min=1)
-                # Scaled by the number of labelled samples: 1 means a uniform share.
-                relative = torch.where(details.mask, details.attention * counts, torch.nan)
-                self.batch_diagnostics_ = (
-                    index,
-                    details.gradient_norm.masked_fill(~details.mask, torch.nan).cpu().numpy(),
-                    relative.cpu().numpy(),
-                    float(details.attention_entropy().mean()),
-                )
-            return details.loss
-        if index is not None:
-            g = relative_gradient_norm(y_pred.detach(), y_true, self._task)
-            g = g.masked_fill(~label_mask(y_true, self._task), torch.nan)
-            self.batch_diagnostics_ = (index, g.cpu().numpy(), None, None)
         return self.criterion_(y_pred, y_true)
 
     def fit(self, X, y, **fit_params):
@@ -489,15 +515,42 @@ class _GNNBase(NeuralNet):
         self.n_tasks_ = 1 if targets.ndim == 1 else targets.shape[1]
         self.n_train_samples_ = len(graphs)
         self.stopped_early_ = False
+        self.interrupted_ = False
         self.best_epoch_ = None
         self._seed_ = self._draw_seed()
+        if self.checkpoint_dir is not None:
+            self.fit_fingerprint_ = self._fingerprint(graphs, targets)
         if self._seed_ is not None:
             torch.manual_seed(self._seed_)
             np.random.seed(self._seed_ % (2**32))
         dataset = GraphDataset(graphs, targets)
         super().fit(dataset, targets, **fit_params)
         self._realign_diagnostics(kept, n_input, y_ndim)
+        if self.interrupted_:
+            kept_epoch = f"epoch {self.best_epoch_}" if self.best_epoch_ else "the last epoch"
+            warnings.warn(
+                f"training was interrupted during epoch {len(self.history_)} of {self.max_epochs}; "
+                f"the estimator is usable and keeps the weights of {kept_epoch} and the history so far",
+                UserWarning,
+                stacklevel=3,
+            )
         return self
+
+    def _fingerprint(self, graphs, targets) -> str:
+        """What a checkpoint must match to be resumed: the data and the parameters."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for graph in graphs:
+            digest.update(graph.x.numpy().tobytes())
+            digest.update(graph.edge_index.numpy().tobytes())
+        digest.update(np.ascontiguousarray(targets).tobytes())
+        ignored = {"verbose", "progress_bar", "checkpoint_dir", "callbacks", "device"}
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
+        # Object reprs carry memory addresses, which differ from process to process.
+        stable = sorted((k, re.sub(r" at 0x[0-9a-fA-F]+", "", repr(v))) for k, v in params.items())
+        digest.update(repr(stable).encode())
+        return digest.hexdigest()
 
     def _draw_seed(self):
         rs = self.random_state
@@ -577,6 +630,13 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
     attentive_loss : bool, default=True
         Weight each sample's loss by the attention over relative gradient
         norms (GNBA). False trains on the plain mean loss.
+    loss : {"auto", "focal", "ghm"}, default="auto"
+        "auto" is the cross-entropy (squared error for the regressor), weighted
+        by the attention when ``attentive_loss=True``. "focal" (Lin et al.,
+        2017; classifier only) and "ghm" (gradient harmonizing, Li et al.,
+        2019) are reweighting baselines without learned weights; they need
+        ``attentive_loss=False``. Their settings take the ``criterion__``
+        prefix (``criterion__gamma=2``, ``criterion__bins=10``).
     attention_dim : int, default=16
         Width of the attention (``d_attn``).
     attention_temperature : float, default=1.0
@@ -619,6 +679,10 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
         ``invalid_smiles_``, with a warning) and predicts NaN in their rows.
     progress_bar : bool, default=False
         Show a tqdm progress bar per epoch.
+    checkpoint_dir : str, path or None, default=None
+        Save the full training state there after every epoch. A fit with the
+        same data and parameters finds it and resumes where the last one was
+        killed, ending with the same model an uninterrupted fit gives.
     device : str, default="cpu"
         "cpu", "cuda", "cuda:N", or "auto" (CUDA when available).
     random_state : int, RandomState instance or None, default=None
@@ -813,7 +877,11 @@ class GNNRegressor(RegressorMixin, _GNNBase):
     """
 
     _default_task = "regression"
-    _parameter_constraints = {**_GNNBase._parameter_constraints, "standardize_targets": ["boolean"]}
+    _parameter_constraints = {
+        **_GNNBase._parameter_constraints,
+        "loss": [StrOptions({"auto", "ghm"})],  # the focal loss is for classes
+        "standardize_targets": ["boolean"],
+    }
 
     def __init__(self, backbone="gin", attentive_loss=True, standardize_targets=True, **kwargs):
         super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)

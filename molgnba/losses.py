@@ -23,7 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MaskedLoss", "GNBALoss", "GNBAOutput", "label_mask", "per_sample_loss", "relative_gradient_norm"]
+__all__ = [
+    "FocalLoss", "GHMLoss", "GNBALoss", "GNBAOutput", "MaskedLoss", "label_mask", "per_sample_loss",
+    "relative_gradient_norm",
+]
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -319,3 +322,135 @@ class GNBALoss(nn.Module):
             f"task={self.task!r}, attention_dim={self.attention_dim}, temperature={self.temperature}, "
             f"entropy_weight={self.entropy_weight}, detach_gradient_norm={self.detach_gradient_norm}"
         )
+
+
+class FocalLoss(nn.Module):
+    r"""Focal loss (Lin et al., 2017) for binary and multiclass targets.
+
+    ``FL = -alpha_t (1 - p_t)^gamma log(p_t)``, averaged over the present
+    labels: samples the model already gets right (``p_t`` near 1) are
+    down-weighted by a fixed function of ``p_t``, with no learned weights.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass"}
+    gamma : float, default=2.0
+        Focusing strength; 0 gives the cross-entropy.
+    alpha : float or None, default=None
+        Binary only: weight of the positive class (``1 - alpha`` for the
+        negative); None weights both classes equally.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = FocalLoss("binary", gamma=0.0)  # reduces to the cross-entropy
+    >>> round(loss(torch.tensor([0.0]), torch.tensor([1.0])).item(), 4)
+    0.6931
+    """
+
+    def __init__(self, task: str = "binary", gamma: float = 2.0, alpha: float | None = None):
+        super().__init__()
+        self.task = _check_task(task)
+        if self.task == "regression":
+            raise ValueError("the focal loss is defined for classification; use 'ghm' or the plain loss for regression")
+        if not gamma >= 0:
+            raise ValueError(f"gamma must be non-negative, got {gamma!r}")
+        if alpha is not None and not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1) or be None, got {alpha!r}")
+        self.gamma = float(gamma)
+        self.alpha = alpha
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss, mask = per_sample_loss(input, target, self.task)
+        p_true = torch.exp(-loss)  # the cross-entropy is -log p_t
+        weight = (1 - p_true).clamp(min=0) ** self.gamma
+        if self.alpha is not None:
+            _, target2 = _as_2d(input, target, self.task)
+            weight = weight * torch.where(target2 == 1, self.alpha, 1 - self.alpha)
+        weighted = torch.where(mask, weight * loss, torch.zeros_like(loss))
+        return weighted.sum() / mask.sum().clamp(min=1)
+
+    def extra_repr(self) -> str:
+        return f"task={self.task!r}, gamma={self.gamma}, alpha={self.alpha}"
+
+
+class GHMLoss(nn.Module):
+    r"""Gradient harmonizing loss (Li et al., 2019): GHM-C and GHM-R.
+
+    Each sample's gradient norm ``g`` falls into one of ``bins`` equal-width
+    bins of ``[0, 1]``; its loss is weighted by the inverse of the gradient
+    density of its bin (the count of samples there, smoothed across batches
+    by ``momentum``), so that the many easy samples and the few outliers
+    each contribute in proportion to how rare their gradient norm is.
+
+    * classification (GHM-C): cross-entropy weighted, ``g = |p - y|``
+      (``1 - p_y`` for multiclass);
+    * regression (GHM-R): the authentic smooth L1 loss
+      ``sqrt(d^2 + mu^2) - mu`` weighted, ``g = |d| / sqrt(d^2 + mu^2)``.
+
+    Parameters
+    ----------
+    task : {"binary", "multiclass", "regression"}
+    bins : int, default=10
+    momentum : float, default=0.75
+        Weight of the previous density estimate (0 uses each batch alone).
+    mu : float, default=0.02
+        GHM-R only: the smooth L1 parameter, in units of the (standardized) target.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = GHMLoss("binary", momentum=0.0)
+    >>> round(loss(torch.tensor([2.0, -2.0]), torch.tensor([1.0, 0.0])).item(), 4)
+    0.1269
+    """
+
+    def __init__(self, task: str = "binary", bins: int = 10, momentum: float = 0.75, mu: float = 0.02):
+        super().__init__()
+        self.task = _check_task(task)
+        if isinstance(bins, bool) or not (isinstance(bins, numbers.Integral) and bins > 0):
+            raise ValueError(f"bins must be a positive integer, got {bins!r}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
+        if not mu > 0:
+            raise ValueError(f"mu must be positive, got {mu!r}")
+        self.bins = int(bins)
+        self.momentum = float(momentum)
+        self.mu = float(mu)
+        self.register_buffer("density", torch.zeros(self.bins))
+        self.register_buffer("initialized", torch.tensor(False))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.task == "regression":
+            input2, target2 = _as_2d(input, target, self.task)
+            mask = ~torch.isnan(target2)
+            diff = input2 - torch.where(mask, target2, torch.zeros_like(target2))
+            root = torch.sqrt(diff**2 + self.mu**2)
+            loss = torch.where(mask, root - self.mu, torch.zeros_like(root))
+            g = (diff.abs() / root).detach()
+        else:
+            loss, mask = per_sample_loss(input, target, self.task)
+            g = relative_gradient_norm(input.detach(), target, self.task)
+        n_present = mask.sum()
+        if n_present == 0:
+            return loss.sum() * 0
+        index = (g * self.bins).long().clamp(max=self.bins - 1)
+        counts = torch.bincount(index[mask], minlength=self.bins).to(loss.dtype)
+        if self.training and self.momentum > 0:
+            with torch.no_grad():
+                if bool(self.initialized):
+                    self.density.mul_(self.momentum).add_((1 - self.momentum) * counts)
+                else:
+                    self.density.copy_(counts)
+                    self.initialized.fill_(True)
+            density = self.density
+        else:
+            density = counts
+        occupied = (density > 0).sum().clamp(min=1)
+        # beta_i = N / GD(g_i), normalised by the number of occupied bins (Li et al., eq. 4).
+        weight = n_present / (density[index].clamp(min=1e-6) * occupied)
+        weighted = torch.where(mask, weight.detach() * loss, torch.zeros_like(loss))
+        return weighted.sum() / n_present
+
+    def extra_repr(self) -> str:
+        return f"task={self.task!r}, bins={self.bins}, momentum={self.momentum}, mu={self.mu}"
