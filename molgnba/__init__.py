@@ -7,18 +7,24 @@ attentive loss (:class:`GNBALoss`), usable on its own with any torch model.
 
 from molgnba.estimators import GNNClassifier, GNNRegressor
 from molgnba.featurize import ExtendedFeaturizer, HuFeaturizer, MoleculeFeaturizer, register_featurizer
-from molgnba.losses import GNBALoss, MaskedLoss
+from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss
+from molgnba.persistence import load_model, read_metadata, save_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ExtendedFeaturizer",
+    "FocalLoss",
+    "GHMLoss",
     "GNBALoss",
     "GNNClassifier",
     "GNNRegressor",
     "HuFeaturizer",
     "MaskedLoss",
     "MoleculeFeaturizer",
+    "load_model",
+    "read_metadata",
     "register_featurizer",
+    "save_model",
     "__version__",
 ]

@@ -413,14 +413,18 @@ class _GNNBase(NeuralNet):
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, str) and self.train_split == "auto":
             if self.validation_fraction is None:
-                return X, None
-            splitter = ValidationSplit(
-                self.validation_fraction,
-                stratified=self._task != "regression",
-                random_state=self._seed_,
-            )
-            return splitter(X, y)
-        return super().get_split_datasets(X, y, **fit_params)
+                train, valid = X, None
+            else:
+                splitter = ValidationSplit(
+                    self.validation_fraction,
+                    stratified=self._task != "regression",
+                    random_state=self._seed_,
+                )
+                train, valid = splitter(X, y)
+        else:
+            train, valid = super().get_split_datasets(X, y, **fit_params)
+        self.n_validation_samples_ = 0 if valid is None else len(valid)
+        return train, valid
 
     # ---------------------------------------------------------------- training
     def infer(self, x, **fit_params):
@@ -587,6 +591,39 @@ class _GNNBase(NeuralNet):
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(smiles, y) first"
             )
+
+    def fitted_summary(self) -> str:
+        """One line on what was fitted: backbone, loss, molecules, best validation score.
+
+        Examples
+        --------
+        >>> from molgnba import GNNRegressor
+        >>> GNNRegressor().fitted_summary()
+        'GNNRegressor (gin backbone, attentive loss): not fitted'
+        """
+        loss = "attentive loss" if self.attentive_loss and self.loss == "auto" else (
+            "plain loss" if self.loss == "auto" else f"{self.loss} loss"
+        )
+        head = f"{type(self).__name__} ({self.backbone} backbone, {loss})"
+        if not self.__sklearn_is_fitted__():
+            return f"{head}: not fitted"
+        n_valid = getattr(self, "n_validation_samples_", 0)
+        text = (
+            f"{head}: fitted on {self.n_train_samples_} molecules ({n_valid} held out for validation), "
+            f"{len(self.history_)} epochs"
+        )
+        monitor, _ = self._monitor
+        best = self.best_epoch_
+        if best and monitor in self.history_[best - 1]:
+            names = {"valid_roc_auc": "validation ROC-AUC", "valid_rmse": "validation RMSE"}
+            text += f"; best epoch {best}, {names.get(monitor, 'validation loss')} {self.history_[best - 1][monitor]:.4f}"
+        return text
+
+    def _html_repr(self):
+        # scikit-learn's diagram, headed by what was fitted (Jupyter shows this).
+        from html import escape
+
+        return f"<div><p><b>{escape(self.fitted_summary())}</b></p>{super()._html_repr()}</div>"
 
     def __sklearn_is_fitted__(self):
         return getattr(self, "initialized_", False) and hasattr(self, "n_outputs_")

@@ -176,6 +176,11 @@ def _serializable_params(estimator) -> tuple[dict, dict]:
     for name, value in sorted(params.items()):
         if name in _INTERNAL_PARAMS or name == "featurizer":  # see _featurizer_entry
             continue
+        if name == "checkpoint_dir":
+            # A path on the machine that trained; it means nothing where the model is loaded.
+            if value is not None:
+                dropped[name] = repr(value)[:200]
+            continue
         if name == "device" and isinstance(value, torch.device):
             value = str(value)
         try:

@@ -219,6 +219,7 @@ class TestConstruction:
 INVALID_VALUES = {
     "backbone": "gcn",
     "attentive_loss": "yes",
+    "loss": "hinge",
     "attention_dim": 0,
     "attention_temperature": 0.0,
     "attention_entropy_weight": -1.0,
@@ -239,6 +240,7 @@ INVALID_VALUES = {
     "patience": 0,
     "invalid_smiles": "ignore",
     "progress_bar": "yes",
+    "checkpoint_dir": 3,
     "random_state": "seed",
     "verbose": "loud",
     "standardize_targets": "yes",

@@ -1,0 +1,377 @@
+"""The ``molgnba`` command line, run in-process through ``main([...])``.
+
+CSV files are written to tmp_path: small made-up rows and the first 40 rows
+of the shared ESOL file (read at test time). Models are tiny (1 layer, 8
+hidden units, 1-2 epochs); models that several tests read are fitted once
+per module. One test runs the command in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
+
+import molgnba.benchmark.__main__ as benchmark_main
+from molgnba import GNNClassifier, GNNRegressor
+from molgnba.cli import ERROR_COLUMN, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+from molgnba.persistence import load_model, read_metadata
+
+N_MOLECULES = 40
+TINY_ARGS = ["--epochs", "2", "--hidden-dim", "8", "--num-layers", "1", "--seed", "0"]
+
+
+def read_text_csv(path) -> pd.DataFrame:
+    """A CSV with every cell as its exact text (how predict must leave the input columns)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def assert_clean_error(captured, *fragments):
+    assert "Traceback" not in captured.err
+    assert captured.err.strip().splitlines()[-1].startswith("molgnba: error:")
+    for fragment in fragments:
+        assert fragment in captured.err
+
+
+# ----------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def files(shared_data_dir, tmp_path_factory):
+    """CSV files for the whole module, made from a slice of ESOL."""
+    folder = tmp_path_factory.mktemp("cli")
+    esol = pd.read_csv(shared_data_dir / "esol.csv").head(N_MOLECULES)
+    y = esol["logSolubility"].to_numpy()
+    median = np.median(y)
+    frame = pd.DataFrame({
+        "smiles": esol["smiles"],
+        "logS": y,
+        "half_logS": np.where(np.arange(N_MOLECULES) % 5 == 0, np.nan, y / 2),
+        "soluble": np.where(y > median, "yes", "no"),
+        "p_np": (y > median).astype(int),
+        "tertile": np.digitize(y, np.quantile(y, [1 / 3, 2 / 3])),
+        "ring": [int("1" in s) for s in esol["smiles"]],
+    })
+    paths = {"train": folder / "train.csv"}
+    frame.to_csv(paths["train"], index=False)
+    # Prediction input: extra columns, text that must survive untouched, invalid SMILES.
+    paths["new"] = folder / "new.csv"
+    paths["new"].write_text(
+        "id,smiles,note,code\n"
+        "1,CCO,ethanol,007\n"
+        "2,C1CC,unclosed ring,NA\n"
+        "3,c1ccccc1O,phenol,1.50\n"
+        "4,,empty,\n"
+        "5,CC(=O)Nc1ccc(O)cc1,\"paracetamol, with comma\",x\n"
+        "6,not a smiles,,y\n"
+        "7,[Na+].[Cl-],salt,z\n"
+    )
+    return paths
+
+
+def fit_model(files, folder, name, *arguments) -> str:
+    path = str(folder / name)
+    assert main(["fit", str(files["train"]), *arguments, *TINY_ARGS, "-q", "-o", path]) == EXIT_OK
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(files, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    return {
+        "regression": fit_model(files, folder, "reg.molgnba", "--target", "logS", "--task", "regression"),
+        "two_targets": fit_model(files, folder, "reg2.molgnba", "--target", "logS", "--target", "half_logS",
+                                 "--task", "regression", "--backbone", "gat"),
+        "strings": fit_model(files, folder, "strings.molgnba", "--target", "soluble", "--task", "classification"),
+        "binary": fit_model(files, folder, "binary.molgnba", "--target", "p_np", "--task", "classification",
+                            "--no-attentive-loss"),
+        "multiclass": fit_model(files, folder, "multi.molgnba", "--target", "tertile", "--task", "classification"),
+        "multitask": fit_model(files, folder, "tasks.molgnba", "--target", "p_np", "--target", "ring",
+                               "--task", "classification"),
+    }
+
+
+# -------------------------------------------------------------------- tests
+
+
+class TestFit:
+    def test_writes_a_model_that_predicts_like_the_estimator_api(self, files, models):
+        model = load_model(models["regression"])
+        assert isinstance(model, GNNRegressor)
+        frame = pd.read_csv(files["train"])
+        reference = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
+        reference.fit(frame["smiles"], frame["logS"])
+        np.testing.assert_allclose(model.predict(["CCO", "CCCC"]), reference.predict(["CCO", "CCCC"]), rtol=1e-6)
+
+    def test_records_options_and_column_names_in_the_model_file(self, models):
+        metadata = read_metadata(models["two_targets"])
+        assert metadata["params"]["backbone"] == "gat"
+        assert metadata["params"]["hidden_dim"] == 8
+        assert metadata["params"]["random_state"] == 0
+        assert metadata["params"]["progress_bar"] is False  # --quiet
+        assert metadata["info"]["targets"] == ["logS", "half_logS"]
+        assert metadata["info"]["smiles_column"] == "smiles"
+        assert read_metadata(models["binary"])["params"]["attentive_loss"] is False
+
+    def test_several_targets_make_a_multi_task_model_with_missing_cells(self, models):
+        model = load_model(models["two_targets"])
+        assert model.target_ndim_ == 2 and model.n_tasks_ == 2
+        assert model.n_train_samples_ == N_MOLECULES  # rows with an empty half_logS are kept
+
+    def test_classification_labels_keep_their_type(self, models):
+        assert load_model(models["strings"]).classes_.tolist() == ["no", "yes"]
+        assert load_model(models["binary"]).classes_.tolist() == [0, 1]
+        assert load_model(models["multiclass"]).classes_.tolist() == [0, 1, 2]
+        assert isinstance(load_model(models["multitask"]), GNNClassifier)
+
+    def test_rows_without_their_single_target_are_skipped_with_a_note(self, files, tmp_path, capsys):
+        path = tmp_path / "model.molgnba"
+        code = main(["fit", str(files["train"]), "--target", "half_logS", "--task", "regression",
+                     *TINY_ARGS, "-o", str(path)])
+        assert code == EXIT_OK
+        assert "skipping 8 row(s) without a value in 'half_logS'" in capsys.readouterr().err
+        assert load_model(path).n_train_samples_ == N_MOLECULES - 8
+
+    def test_progress_and_messages_go_to_stderr_unless_quiet(self, files, tmp_path, capsys):
+        arguments = ["fit", str(files["train"]), "--target", "logS", "--task", "regression", *TINY_ARGS]
+        assert main(arguments + ["-o", str(tmp_path / "a.molgnba")]) == EXIT_OK
+        captured = capsys.readouterr()
+        assert "saved to" in captured.err and captured.out == ""
+        assert read_metadata(tmp_path / "a.molgnba")["params"]["progress_bar"] is True
+        assert main(arguments + ["-q", "-o", str(tmp_path / "b.molgnba")]) == EXIT_OK
+        assert capsys.readouterr().err == ""
+
+    def test_a_missing_column_lists_the_columns_and_suggests_the_closest(self, files, tmp_path, capsys):
+        code = main(["fit", str(files["train"]), "--target", "logs", "--task", "regression",
+                     "-o", str(tmp_path / "m.molgnba")])
+        assert code == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "'logs'", "available columns: 'smiles', 'logS'",
+                           "Did you mean 'logS'?")
+
+    @pytest.mark.parametrize("content, message", [
+        (None, "does not exist"),
+        ("", "is empty"),
+        ("smiles,y\n", "has a header but no rows"),
+        ("smiles,y\nCCO,1.0\nCCN,high\nCCC,2\n", "must be numeric for regression; non-numeric values at line 3: 'high'"),
+    ])
+    def test_bad_input_files_exit_2_with_one_line(self, tmp_path, capsys, content, message):
+        data = tmp_path / "data.csv"
+        if content is not None:
+            data.write_text(content)
+        code = main(["fit", str(data), "--target", "y", "--task", "regression", "-o", str(tmp_path / "m.molgnba")])
+        assert code == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), message)
+
+    def test_invalid_smiles_are_refused_or_skipped(self, tmp_path, capsys):
+        data = tmp_path / "data.csv"
+        data.write_text("smiles,y\n" + "".join(f"{s},{k}\n" for k, s in enumerate(["CCO", "C1CC", "CCN", "CCC"] * 3)))
+        arguments = ["fit", str(data), "--target", "y", "--task", "regression", *TINY_ARGS, "-o",
+                     str(tmp_path / "m.molgnba")]
+        assert main(arguments) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "invalid SMILES", "C1CC")
+        assert main(arguments + ["--invalid-smiles", "skip"]) == EXIT_OK
+        assert load_model(tmp_path / "m.molgnba").n_train_samples_ == 9
+
+    def test_a_missing_output_directory_is_reported_before_training(self, files, tmp_path, capsys):
+        code = main(["fit", str(files["train"]), "--target", "logS", "--task", "regression",
+                     "-o", str(tmp_path / "no" / "m.molgnba")])
+        assert code == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "does not exist")
+
+    @pytest.mark.parametrize("option", [["--epochs", "0"], ["--hidden-dim", "x"], ["--task", "ranking"]])
+    def test_bad_option_values_are_usage_errors(self, files, tmp_path, capsys, option):
+        arguments = ["fit", str(files["train"]), "--target", "logS", "--task", "regression",
+                     "-o", str(tmp_path / "m.molgnba")]
+        assert main(arguments + option) == EXIT_USAGE
+        assert "usage: molgnba fit" in capsys.readouterr().err
+
+    def test_help_documents_options_examples_and_exit_codes(self, capsys):
+        assert main(["fit", "--help"]) == EXIT_OK
+        text = capsys.readouterr().out
+        for fragment in ("--no-attentive-loss", "examples:", "molgnba fit esol.csv", "exit status:",
+                         "2  usage or input error"):
+            assert fragment in text
+
+
+class TestPredict:
+    def test_keeps_every_row_and_column_and_explains_invalid_smiles(self, files, models, tmp_path):
+        output = tmp_path / "predictions.csv"
+        assert main(["predict", models["regression"], str(files["new"]), "-o", str(output), "-q"]) == EXIT_OK
+        original, result = read_text_csv(files["new"]), read_text_csv(output)
+        assert list(result.columns) == list(original.columns) + ["logS_pred", ERROR_COLUMN]
+        pd.testing.assert_frame_equal(result[original.columns], original)  # "007", "NA", "1.50" untouched
+        invalid = result["id"].isin(["2", "4", "6"])
+        assert (result.loc[invalid, "logS_pred"] == "").all()
+        assert (result.loc[~invalid, ERROR_COLUMN] == "").all()
+        assert result.loc[invalid, ERROR_COLUMN].tolist() == [
+            "RDKit could not parse it", "empty string", "RDKit could not parse it",
+        ]
+        valid_smiles = original.loc[~invalid, "smiles"].tolist()
+        expected = load_model(models["regression"]).predict(valid_smiles)
+        np.testing.assert_allclose(result.loc[~invalid, "logS_pred"].astype(float), expected, rtol=1e-6)
+
+    def test_small_chunks_give_the_same_file(self, files, models, tmp_path):
+        whole, chunked = tmp_path / "whole.csv", tmp_path / "chunked.csv"
+        assert main(["predict", models["strings"], str(files["new"]), "-o", str(whole), "-q"]) == EXIT_OK
+        assert main(["predict", models["strings"], str(files["new"]), "-o", str(chunked), "-q",
+                     "--chunk-size", "2"]) == EXIT_OK
+        assert chunked.read_text() == whole.read_text()
+
+    @pytest.mark.parametrize("model, columns", [
+        ("strings", ["soluble_pred", "soluble_proba"]),
+        ("binary", ["p_np_pred", "p_np_proba"]),
+        ("multiclass", ["tertile_pred", "tertile_proba_0", "tertile_proba_1", "tertile_proba_2"]),
+        ("multitask", ["p_np_pred", "p_np_proba", "ring_pred", "ring_proba"]),
+        ("two_targets", ["logS_pred", "half_logS_pred"]),
+    ])
+    def test_adds_the_prediction_columns_of_each_kind_of_model(self, files, models, tmp_path, model, columns):
+        output = tmp_path / "predictions.csv"
+        assert main(["predict", models[model], str(files["new"]), "-o", str(output), "-q"]) == EXIT_OK
+        result = pd.read_csv(output, keep_default_na=False, dtype=str)
+        assert list(result.columns[4:]) == columns + [ERROR_COLUMN]
+        valid = result[result[ERROR_COLUMN] == ""]
+        estimator = load_model(models[model])
+        if model in ("strings", "binary", "multiclass"):
+            labels = estimator.predict(valid["smiles"].tolist())
+            assert valid[columns[0]].tolist() == [str(label) for label in labels]
+            probabilities = valid[columns[1:]].astype(float).to_numpy()
+            expected = estimator.predict_proba(valid["smiles"].tolist())
+            np.testing.assert_allclose(probabilities, expected[:, 1:] if len(columns) == 2 else expected, rtol=1e-6)
+
+    def test_the_smiles_column_defaults_to_the_models_and_can_be_overridden(self, models, tmp_path, capsys):
+        data = tmp_path / "data.csv"
+        data.write_text("Structure\nCCO\nCCN\n")
+        output = tmp_path / "out.csv"
+        assert main(["predict", models["regression"], str(data), "-o", str(output)]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "'smiles'", "available columns: 'Structure'")
+        arguments = ["predict", models["regression"], str(data), "-o", str(output), "--smiles-column", "Structure"]
+        assert main(arguments) == EXIT_OK
+        assert len(pd.read_csv(output)) == 2
+
+    def test_refuses_to_overwrite_existing_columns(self, models, tmp_path, capsys):
+        data = tmp_path / "data.csv"
+        data.write_text("smiles,logS_pred\nCCO,1\n")
+        assert main(["predict", models["regression"], str(data), "-o", str(tmp_path / "o.csv")]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "already has column(s) 'logS_pred'")
+
+    def test_an_invalid_model_file_is_a_usage_error(self, files, tmp_path, capsys):
+        model = tmp_path / "model.molgnba"
+        model.write_bytes(b"\x80\x04not really a pickle")
+        output = tmp_path / "o.csv"
+        assert main(["predict", str(model), str(files["new"]), "-o", str(output)]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "not a valid molgnba model file", "pickle")
+        assert not output.exists()
+
+    def test_an_input_without_rows_is_a_usage_error_and_writes_nothing(self, models, tmp_path, capsys):
+        data = tmp_path / "data.csv"
+        data.write_text("smiles,id\n")
+        output = tmp_path / "o.csv"
+        assert main(["predict", models["regression"], str(data), "-o", str(output)]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "no rows")
+        assert list(tmp_path.iterdir()) == [data]
+
+    def test_help_describes_the_output_columns(self, capsys):
+        assert main(["predict", "--help"]) == EXIT_OK
+        text = capsys.readouterr().out
+        assert "<target>_proba_<class>" in text and ERROR_COLUMN in text and "--chunk-size" in text
+
+
+class TestEvaluate:
+    def test_regression_metrics_match_scikit_learn_and_go_to_json(self, files, models, tmp_path, capsys):
+        report = tmp_path / "metrics.json"
+        assert main(["evaluate", models["regression"], str(files["train"]), "--json", str(report)]) == EXIT_OK
+        table = capsys.readouterr().out
+        assert "rmse" in table and "mae" in table and "r2" in table
+        frame = pd.read_csv(files["train"])
+        predicted = load_model(models["regression"]).predict(frame["smiles"])
+        metrics = json.loads(report.read_text())["targets"]["logS"]
+        assert metrics["n_evaluated"] == N_MOLECULES
+        assert metrics["rmse"] == pytest.approx(np.sqrt(np.mean((predicted - frame["logS"]) ** 2)))
+        assert metrics["mae"] == pytest.approx(mean_absolute_error(frame["logS"], predicted))
+        assert metrics["r2"] == pytest.approx(r2_score(frame["logS"], predicted))
+
+    def test_classification_reports_roc_auc_and_accuracy(self, files, models, capsys):
+        assert main(["evaluate", models["strings"], str(files["train"]), "--target", "soluble",
+                     "--json", "-", "-q"]) == EXIT_OK
+        captured = capsys.readouterr()
+        report = json.loads(captured.out)  # stdout holds the JSON only
+        frame = pd.read_csv(files["train"])
+        proba = load_model(models["strings"]).predict_proba(frame["smiles"])[:, 1]
+        assert report["metrics"]["roc_auc"] == pytest.approx(roc_auc_score(frame["soluble"] == "yes", proba))
+        assert 0 <= report["metrics"]["accuracy"] <= 1
+
+    def test_several_targets_are_reported_with_their_mean(self, files, models, capsys):
+        assert main(["evaluate", models["multitask"], str(files["train"])]) == EXIT_OK
+        table = capsys.readouterr().out
+        assert "p_np" in table and "ring" in table and "mean" in table
+
+    def test_rows_with_invalid_smiles_or_no_target_are_left_out_and_counted(self, models, tmp_path, capsys):
+        data = tmp_path / "data.csv"
+        data.write_text("smiles,logS\nCCO,0.5\nC1CC,1.0\nCCCC,\nc1ccccc1,-2.0\n")
+        assert main(["evaluate", models["regression"], str(data), "--json", "-", "-q"]) == EXIT_OK
+        report = json.loads(capsys.readouterr().out)
+        assert report["n_invalid_smiles"] == 1
+        assert report["targets"]["logS"]["n_evaluated"] == 2
+        assert report["targets"]["logS"]["n_missing_target"] == 1
+
+    def test_labels_the_model_never_saw_are_a_usage_error(self, models, tmp_path, capsys):
+        data = tmp_path / "data.csv"
+        data.write_text("smiles,soluble\nCCO,yes\nCCN,maybe\n")
+        assert main(["evaluate", models["strings"], str(data)]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "maybe", "['no', 'yes']")
+
+    def test_a_missing_target_column_suggests_the_closest(self, files, models, capsys):
+        assert main(["evaluate", models["regression"], str(files["train"]), "--target", "LogS"]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "Did you mean 'logS'?")
+
+
+class TestBenchmark:
+    def test_forwards_its_arguments_untouched(self, monkeypatch):
+        received = []
+        monkeypatch.setattr(benchmark_main, "main", lambda argv: received.append(argv) or 0)
+        arguments = ["--datasets", "esol", "--epochs", "1", "--report-only"]
+        assert main(["benchmark", *arguments]) == EXIT_OK
+        assert received == [arguments]
+
+    def test_help_is_the_benchmarks_own(self, capsys):
+        assert main(["benchmark", "--help"]) == EXIT_OK
+        assert "--datasets" in capsys.readouterr().out
+
+
+class TestMain:
+    def test_version_and_help(self, capsys):
+        assert main(["--version"]) == EXIT_OK
+        assert capsys.readouterr().out.startswith("molgnba ")
+        assert main(["--help"]) == EXIT_OK
+        text = capsys.readouterr().out
+        assert all(command in text for command in ("fit", "predict", "evaluate", "benchmark", "exit status:"))
+
+    def test_no_command_is_a_usage_error(self, capsys):
+        assert main([]) == EXIT_USAGE
+        assert "usage: molgnba" in capsys.readouterr().err
+
+    def test_unexpected_failures_exit_1_without_traceback_unless_debug(self, files, tmp_path, monkeypatch, capsys):
+        def explode(self, *args, **kwargs):
+            raise RuntimeError("CUDA out of memory (simulated)")
+
+        monkeypatch.setattr(GNNRegressor, "fit", explode)
+        arguments = ["fit", str(files["train"]), "--target", "logS", "--task", "regression", "-q",
+                     "-o", str(tmp_path / "m.molgnba")]
+        assert main(arguments) == EXIT_FAILURE
+        assert_clean_error(capsys.readouterr(), "RuntimeError: CUDA out of memory (simulated)", "--debug")
+        with pytest.raises(RuntimeError, match="simulated"):
+            main(["--debug", *arguments])
+
+    def test_runs_as_a_module_in_a_subprocess(self, files, models, tmp_path):
+        output = tmp_path / "predictions.csv"
+        command = [sys.executable, "-m", "molgnba.cli", "predict", models["binary"], str(files["new"]),
+                   "-o", str(output)]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert completed.returncode == EXIT_OK, completed.stderr
+        assert "wrote predictions for 7 rows" in completed.stderr
+        assert len(pd.read_csv(output)) == 7

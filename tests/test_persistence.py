@@ -1,0 +1,471 @@
+"""Saving and loading fitted estimators with molgnba.persistence.
+
+The format must never execute code on load, must round-trip predictions
+exactly, and must refuse files it cannot trust with a clear ValueError.
+Models are tiny (1 layer, 8 hidden units, 1-2 epochs) fitted on the first 40
+molecules of ESOL; fitted models that several tests read are module-scoped.
+"""
+
+from __future__ import annotations
+
+import doctest
+import io
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from skorch.callbacks import Callback
+
+import molgnba
+from molgnba import GNNClassifier, GNNRegressor, HuFeaturizer
+from molgnba.nn import MolecularGNN
+from molgnba.persistence import (
+    FORMAT_VERSION,
+    ModelVersionWarning,
+    load_model,
+    read_metadata,
+    save_model,
+)
+
+TINY = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
+N_MOLECULES = 40
+QUERY = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "[Na+].[Cl-]", "C[C@H](N)C(=O)O"]
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _leave_mark(path):
+    """What a malicious pickle would run on load: here it only writes a file."""
+    Path(path).write_text("code from the model file ran")
+    return {}
+
+
+class MaliciousPayload:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (_leave_mark, (self.path,))
+
+
+class NoOpCallback(Callback):
+    pass
+
+
+class CustomModule(MolecularGNN):
+    pass
+
+
+class UnregisteredFeaturizer(HuFeaturizer):
+    name = "unregistered-for-tests"
+
+
+def members(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def write_members(path, contents: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in contents.items():
+            archive.writestr(name, data)
+    return Path(path)
+
+
+def rewrite_metadata(source, target, change) -> Path:
+    """Copy a model file, passing its metadata dict through ``change``."""
+    contents = members(source)
+    metadata = json.loads(contents["metadata.json"])
+    change(metadata)
+    contents["metadata.json"] = json.dumps(metadata).encode()
+    return write_members(target, contents)
+
+
+def run_docstring_examples(function):
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    for test in finder.find(function, globs={}):
+        runner.run(test)
+    return runner.summarize(verbose=False)
+
+
+# ----------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def data(esol):
+    smiles, y = esol
+    smiles, y = list(smiles[:N_MOLECULES]), np.asarray(y[:N_MOLECULES])
+    median = np.median(y)
+    return {
+        "smiles": smiles,
+        "y": y,
+        "strings": np.where(y > median, "soluble", "insoluble"),
+        "binary": (y > median).astype(int),
+        "bools": y > median,
+        "multiclass": np.digitize(y, np.quantile(y, [1 / 3, 2 / 3])),
+        "multitask": np.column_stack([
+            np.where(np.arange(N_MOLECULES) % 7 == 0, np.nan, (y > median).astype(float)),
+            (np.arange(N_MOLECULES) % 2).astype(float),
+        ]),
+        "two_targets": np.column_stack([y, -2.0 * y + 1.0]),
+    }
+
+
+VARIANTS = {
+    "classifier-strings-gin-gnba": (GNNClassifier, dict(backbone="gin", attentive_loss=True), "strings"),
+    "classifier-binary-gat-plain": (GNNClassifier, dict(backbone="gat", attentive_loss=False), "binary"),
+    "classifier-bools-gin-plain": (GNNClassifier, dict(backbone="gin", attentive_loss=False), "bools"),
+    "classifier-multiclass-gat-gnba": (GNNClassifier, dict(backbone="gat", attentive_loss=True), "multiclass"),
+    "classifier-multitask-gin-gnba": (GNNClassifier, dict(backbone="gin", attentive_loss=True), "multitask"),
+    "regressor-1d-gat-gnba": (GNNRegressor, dict(backbone="gat", attentive_loss=True), "y"),
+    "regressor-2d-gin-plain": (
+        GNNRegressor, dict(backbone="gin", attentive_loss=False, standardize_targets=False), "two_targets",
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def fitted(request, data):
+    estimator_class, params, target = VARIANTS[request.param]
+    return estimator_class(**TINY, **params).fit(data["smiles"], data[target])
+
+
+@pytest.fixture(scope="module")
+def regressor(data):
+    return GNNRegressor(**TINY).fit(data["smiles"], data["y"])
+
+
+@pytest.fixture(scope="module")
+def saved(regressor, tmp_path_factory):
+    """A valid model file of ``regressor``; tests copy it before changing it."""
+    return save_model(regressor, tmp_path_factory.mktemp("saved") / "model.molgnba")
+
+
+# -------------------------------------------------------------------- tests
+
+
+class TestSaveModel:
+    def test_writes_a_zip_with_json_metadata_and_tensor_weights(self, saved):
+        contents = members(saved)
+        assert set(contents) == {"metadata.json", "weights.pt"}
+        metadata = json.loads(contents["metadata.json"])
+        assert metadata["format_version"] == FORMAT_VERSION
+        assert metadata["molgnba_version"] == molgnba.__version__
+        assert metadata["estimator"] == "GNNRegressor"
+        assert metadata["featurizer"]["signature"] == "hu2019:1"
+        assert metadata["fitted"]["n_outputs_"] == 1
+        weights = torch.load(io.BytesIO(contents["weights.pt"]), weights_only=True)
+        assert set(weights) == {"module", "criterion"}
+        assert all(isinstance(t, torch.Tensor) for part in weights.values() for t in part.values())
+
+    def test_returns_the_path_and_replaces_an_existing_file(self, regressor, tmp_path):
+        path = tmp_path / "model.molgnba"
+        path.write_bytes(b"old content")
+        assert save_model(regressor, str(path)) == path
+        assert zipfile.is_zipfile(path)
+
+    def test_saving_twice_gives_identical_bytes(self, regressor, tmp_path):
+        first = save_model(regressor, tmp_path / "a.molgnba").read_bytes()
+        assert save_model(regressor, tmp_path / "b.molgnba").read_bytes() == first
+
+    def test_a_crash_while_writing_keeps_the_old_file_and_leaves_no_temporary(self, regressor, tmp_path, monkeypatch):
+        path = save_model(regressor, tmp_path / "model.molgnba")
+        before = path.read_bytes()
+
+        def crash(*args, **kwargs):
+            raise OSError("disk full (simulated)")
+
+        monkeypatch.setattr(torch, "save", crash)
+        with pytest.raises(OSError, match="simulated"):
+            save_model(regressor, path)
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["model.molgnba"]
+
+    def test_file_permissions_follow_the_umask(self, regressor, tmp_path):
+        umask = os.umask(0o022)
+        try:
+            path = save_model(regressor, tmp_path / "model.molgnba")
+        finally:
+            os.umask(umask)
+        assert path.stat().st_mode & 0o777 == 0o644
+
+    def test_refuses_a_missing_directory(self, regressor, tmp_path):
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            save_model(regressor, tmp_path / "nowhere" / "model.molgnba")
+
+    def test_refuses_an_unfitted_estimator(self, tmp_path):
+        with pytest.raises(NotFittedError):
+            save_model(GNNRegressor(), tmp_path / "model.molgnba")
+
+    def test_refuses_objects_other_than_the_two_estimators(self, regressor, tmp_path):
+        pipeline = make_pipeline(FunctionTransformer(), regressor)
+        with pytest.raises(TypeError, match="GNNClassifier or GNNRegressor"):
+            save_model(pipeline, tmp_path / "model.molgnba")
+
+    def test_refuses_a_custom_module_class_and_writes_nothing(self, data, tmp_path):
+        estimator = GNNRegressor(module=CustomModule, **TINY).fit(data["smiles"], data["y"])
+        with pytest.raises(ValueError, match="module=.*change what the model computes"):
+            save_model(estimator, tmp_path / "model.molgnba")
+        assert list(tmp_path.iterdir()) == []
+
+    def test_refuses_a_featurizer_instance_of_an_unregistered_class(self, data, tmp_path):
+        estimator = GNNRegressor(featurizer=UnregisteredFeaturizer(), **TINY).fit(data["smiles"], data["y"])
+        with pytest.raises(ValueError, match="register_featurizer"):
+            save_model(estimator, tmp_path / "model.molgnba")
+
+    def test_stores_a_stateless_registered_featurizer_instance_by_name(self, data, tmp_path):
+        estimator = GNNRegressor(featurizer=HuFeaturizer(), **TINY).fit(data["smiles"], data["y"])
+        loaded = load_model(save_model(estimator, tmp_path / "model.molgnba"))
+        assert loaded.featurizer == "hu2019"
+        np.testing.assert_array_equal(loaded.predict(QUERY), estimator.predict(QUERY))
+
+    def test_leaves_out_training_only_objects_with_a_warning(self, data, tmp_path):
+        estimator = GNNRegressor(callbacks=[("noop", NoOpCallback())], **TINY).fit(data["smiles"], data["y"])
+        with pytest.warns(UserWarning, match="not saved.*callbacks"):
+            path = save_model(estimator, tmp_path / "model.molgnba")
+        assert "callbacks" in read_metadata(path)["params_not_saved"]
+        loaded = load_model(path)
+        assert loaded.callbacks is None
+        np.testing.assert_array_equal(loaded.predict(QUERY), estimator.predict(QUERY))
+
+    def test_refuses_info_that_is_not_json_data(self, regressor, tmp_path):
+        with pytest.raises(TypeError, match="info must be"):
+            save_model(regressor, tmp_path / "model.molgnba", info={"when": object()})
+
+    def test_docstring_example_runs(self):
+        assert run_docstring_examples(save_model).failed == 0
+
+
+class TestLoadModel:
+    # ------------------------------------------------------------ round trip
+    def test_predictions_are_identical_after_loading(self, fitted, tmp_path):
+        loaded = load_model(save_model(fitted, tmp_path / "model.molgnba"))
+        assert type(loaded) is type(fitted)
+        np.testing.assert_array_equal(loaded.predict(QUERY), fitted.predict(QUERY))
+        if isinstance(fitted, GNNClassifier):
+            np.testing.assert_array_equal(loaded.predict_proba(QUERY), fitted.predict_proba(QUERY))
+            np.testing.assert_array_equal(loaded.decision_function(QUERY), fitted.decision_function(QUERY))
+
+    def test_fitted_attributes_round_trip_with_their_types(self, fitted, tmp_path):
+        loaded = load_model(save_model(fitted, tmp_path / "model.molgnba"))
+        for name in ("n_outputs_", "n_tasks_", "target_ndim_", "best_epoch_", "n_train_samples_"):
+            assert getattr(loaded, name) == getattr(fitted, name)
+        assert getattr(loaded, "task_", None) == getattr(fitted, "task_", None)
+        if isinstance(fitted, GNNClassifier):
+            assert loaded.classes_.dtype == fitted.classes_.dtype
+            np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+        else:
+            np.testing.assert_array_equal(loaded.target_mean_, fitted.target_mean_)
+            np.testing.assert_array_equal(loaded.target_scale_, fitted.target_scale_)
+
+    def test_parameters_and_history_round_trip(self, fitted, tmp_path):
+        loaded = load_model(save_model(fitted, tmp_path / "model.molgnba"))
+        original = fitted.get_params(deep=False)
+        for name, value in loaded.get_params(deep=False).items():
+            if isinstance(value, (str, int, float, bool, type(None))):
+                assert value == original[name], name
+        assert len(loaded.history_) == len(fitted.history_)
+        assert loaded.history_[:, "epoch"] == fitted.history_[:, "epoch"]
+        assert loaded.history_[:, "train_loss"] == pytest.approx(fitted.history_[:, "train_loss"])
+
+    def test_loaded_model_can_be_refitted(self, regressor, saved, data):
+        loaded = load_model(saved)
+        loaded.fit(data["smiles"], data["y"])
+        np.testing.assert_array_equal(loaded.predict(QUERY), regressor.predict(QUERY))
+
+    def test_docstring_example_runs(self):
+        assert run_docstring_examples(load_model).failed == 0
+
+    # -------------------------------------------------------- never unpickles
+    @pytest.mark.parametrize("how", ["torch.save", "pickle.dumps"])
+    def test_a_pickled_object_in_the_weights_is_never_executed(self, saved, tmp_path, how):
+        def serialized(mark):
+            payload = {"module": MaliciousPayload(mark), "criterion": {}}
+            if how == "pickle.dumps":
+                return pickle.dumps(payload, protocol=2)
+            buffer = io.BytesIO()
+            torch.save(payload, buffer)
+            return buffer.getvalue()
+
+        # The payload is live: an unrestricted load runs it.
+        control = tmp_path / "control"
+        if how == "pickle.dumps":
+            pickle.loads(serialized(control))
+        else:
+            torch.load(io.BytesIO(serialized(control)), weights_only=False)
+        assert control.exists()
+
+        mark = tmp_path / "executed"
+        weights = serialized(mark)
+        contents = members(saved)
+        contents["weights.pt"] = weights
+        crafted = write_members(tmp_path / "crafted.molgnba", contents)
+        with pytest.raises(ValueError, match="not a valid molgnba model file.*weights.pt"):
+            load_model(crafted)
+        assert not mark.exists()
+
+    def test_a_pickle_file_passed_by_mistake_is_refused_unread(self, regressor, tmp_path):
+        mark = tmp_path / "executed"
+        path = tmp_path / "model.pkl"
+        path.write_bytes(pickle.dumps(MaliciousPayload(mark), protocol=4))
+        with pytest.raises(ValueError, match="looks like a pickle"):
+            load_model(path)
+        assert not mark.exists()
+        joblib.dump(regressor, tmp_path / "model.joblib")
+        with pytest.raises(ValueError, match="not a valid molgnba model file.*pickle"):
+            load_model(tmp_path / "model.joblib")
+
+    def test_a_torch_saved_estimator_is_refused(self, regressor, tmp_path):
+        torch.save(regressor.module_, tmp_path / "module.pt")  # a zip archive, but not ours
+        with pytest.raises(ValueError, match="missing member"):
+            load_model(tmp_path / "module.pt")
+
+    # -------------------------------------------------------- damaged files
+    def test_a_truncated_file_is_refused(self, saved, tmp_path):
+        data = saved.read_bytes()
+        for size in (0, 10, len(data) // 2, len(data) - 10):
+            path = tmp_path / f"truncated-{size}.molgnba"
+            path.write_bytes(data[:size])
+            with pytest.raises(ValueError, match="not a valid molgnba model file"):
+                load_model(path)
+
+    def test_corrupted_bytes_are_refused(self, saved, tmp_path):
+        data = bytearray(saved.read_bytes())
+        start = data.find(b"weights.pt") + 200
+        data[start:start + 64] = bytes(64)
+        path = tmp_path / "corrupted.molgnba"
+        path.write_bytes(bytes(data))
+        with pytest.raises(ValueError, match="not a valid molgnba model file"):
+            load_model(path)
+
+    @pytest.mark.parametrize("missing", ["metadata.json", "weights.pt"])
+    def test_a_missing_member_is_named(self, saved, tmp_path, missing):
+        contents = members(saved)
+        del contents[missing]
+        with pytest.raises(ValueError, match=f"missing member.*{missing}"):
+            load_model(write_members(tmp_path / "model.molgnba", contents))
+
+    def test_invalid_json_is_refused(self, saved, tmp_path):
+        contents = members(saved)
+        contents["metadata.json"] = contents["metadata.json"][:-20]
+        with pytest.raises(ValueError, match="metadata.json is not valid JSON"):
+            load_model(write_members(tmp_path / "model.molgnba", contents))
+
+    def test_weights_that_do_not_fit_the_architecture_are_refused(self, saved, tmp_path):
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m["params"].update(hidden_dim=9))
+        with pytest.raises(ValueError, match="weights do not fit"):
+            load_model(path)
+
+    def test_unknown_parameters_are_refused(self, saved, tmp_path):
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m["params"].update(colour="red"))
+        with pytest.raises(ValueError, match="not a valid molgnba model file"):
+            load_model(path)
+
+    def test_a_missing_file_raises_file_not_found(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            load_model(tmp_path / "absent.molgnba")
+
+    # ----------------------------------------------------------- versions
+    @pytest.mark.parametrize("version", [FORMAT_VERSION + 1, 0])
+    def test_another_format_version_is_refused_naming_file_and_versions(self, saved, tmp_path, version):
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m.update(format_version=version))
+        with pytest.raises(ValueError, match=rf"model.molgnba.*format version {version}.*{FORMAT_VERSION}"):
+            load_model(path)
+
+    def test_another_featurizer_version_is_refused(self, saved, tmp_path):
+        path = rewrite_metadata(
+            saved, tmp_path / "model.molgnba", lambda m: m["featurizer"].update(signature="hu2019:2")
+        )
+        with pytest.raises(ValueError, match=r"model.molgnba.*'hu2019:2'.*'hu2019:1'"):
+            load_model(path)
+
+    def test_an_unregistered_featurizer_is_refused(self, saved, tmp_path):
+        def change(metadata):
+            metadata["params"]["featurizer"] = "mine"
+            metadata["featurizer"]["signature"] = "mine:1"
+
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", change)
+        with pytest.raises(ValueError, match="no featurizer named 'mine' is registered"):
+            load_model(path)
+
+    def test_another_molgnba_minor_version_only_warns(self, regressor, saved, tmp_path):
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m.update(molgnba_version="0.0.9"))
+        with pytest.warns(ModelVersionWarning, match="0.0.9"):
+            loaded = load_model(path)
+        np.testing.assert_array_equal(loaded.predict(QUERY), regressor.predict(QUERY))
+
+    def test_another_patch_version_loads_silently(self, saved, tmp_path, recwarn):
+        major, minor = molgnba.__version__.split(".")[:2]
+        path = rewrite_metadata(
+            saved, tmp_path / "model.molgnba", lambda m: m.update(molgnba_version=f"{major}.{minor}.99")
+        )
+        load_model(path)
+        assert not [w for w in recwarn if issubclass(w.category, ModelVersionWarning)]
+
+    # ------------------------------------------------------------- devices
+    def test_device_cpu_maps_the_model_to_the_cpu(self, saved):
+        loaded = load_model(saved, device="cpu")
+        assert loaded.device == "cpu"
+        assert all(p.device.type == "cpu" for p in loaded.module_.parameters())
+
+    @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback without CUDA")
+    def test_a_cuda_model_falls_back_to_the_cpu_with_a_warning(self, regressor, saved, tmp_path):
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m["params"].update(device="cuda"))
+        with pytest.warns(UserWarning, match="not available here; loading it on the CPU"):
+            loaded = load_model(path)
+        assert loaded.device == "cpu"
+        np.testing.assert_array_equal(loaded.predict(QUERY), regressor.predict(QUERY))
+
+    @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal without CUDA")
+    def test_asking_for_cuda_without_cuda_is_refused(self, saved):
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            load_model(saved, device="cuda")
+
+    def test_device_auto_is_kept(self, data, tmp_path):
+        estimator = GNNRegressor(device="auto", **TINY).fit(data["smiles"], data["y"])
+        loaded = load_model(save_model(estimator, tmp_path / "model.molgnba"))
+        assert loaded.device == "auto"
+        np.testing.assert_allclose(loaded.predict(QUERY), estimator.predict(QUERY), rtol=1e-6)
+
+    @pytest.mark.gpu
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+    def test_a_gpu_model_loads_on_the_cpu(self, data, tmp_path):
+        estimator = GNNRegressor(device="cuda", **TINY).fit(data["smiles"], data["y"])
+        path = save_model(estimator, tmp_path / "model.molgnba")
+        on_gpu = load_model(path)
+        assert next(on_gpu.module_.parameters()).is_cuda
+        np.testing.assert_array_equal(on_gpu.predict(QUERY), estimator.predict(QUERY))
+        on_cpu = load_model(path, device="cpu")
+        assert all(p.device.type == "cpu" for p in on_cpu.module_.parameters())
+        np.testing.assert_allclose(on_cpu.predict(QUERY), estimator.predict(QUERY), rtol=1e-4, atol=1e-5)
+
+
+class TestReadMetadata:
+    def test_returns_the_metadata_and_the_saved_info(self, regressor, tmp_path):
+        path = save_model(regressor, tmp_path / "model.molgnba", info={"targets": ["logS"], "pair": (1, 2)})
+        metadata = read_metadata(path)
+        assert metadata["estimator"] == "GNNRegressor"
+        assert metadata["info"] == {"targets": ["logS"], "pair": (1, 2)}
+        assert metadata["params"]["hidden_dim"] == TINY["hidden_dim"]
+
+    def test_info_defaults_to_an_empty_dict(self, saved):
+        assert read_metadata(saved)["info"] == {}
+
+    def test_refuses_what_load_model_refuses(self, tmp_path):
+        path = tmp_path / "model.molgnba"
+        path.write_bytes(b"not a zip")
+        with pytest.raises(ValueError, match="not a valid molgnba model file"):
+            read_metadata(path)
+
+    def test_docstring_example_runs(self):
+        assert run_docstring_examples(read_metadata).failed == 0
