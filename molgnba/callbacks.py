@@ -151,6 +151,9 @@ class BestEpoch(Callback):
             net.module_.load_state_dict(self.best_state_["module"])
             net.criterion_.load_state_dict(self.best_state_["criterion"])
             net.best_epoch_ = self.best_epoch_
+        # Device tensors must not outlive the fit: a pickled estimator would
+        # carry them, and one fitted on a GPU would not load without CUDA.
+        self.best_state_ = None
 
 
 class SampleDiagnostics(Callback):
@@ -200,6 +203,9 @@ class SampleDiagnostics(Callback):
     def on_train_end(self, net, **kwargs):
         if self.kept_ is not None:
             net.train_gradient_norm_, net.train_attention_ = (t.cpu().numpy() for t in self.kept_)
+        # No device tensors may outlive the fit (see BestEpoch.on_train_end).
+        self.kept_ = self.gradient_norm_ = self.attention_ = None
+        self.entropies_ = []
 
 
 class DivergenceGuard(Callback):

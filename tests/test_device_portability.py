@@ -1,0 +1,73 @@
+"""A fitted estimator must be portable across devices.
+
+skorch moves the network, criterion and optimizer to the CPU when it pickles an
+estimator fitted on a GPU; any other tensor left in the estimator (in a
+callback, say) is pickled on its device and makes the pickle unloadable on a
+CPU-only machine. These tests find such tensors on the CPU, where a GPU-fitted
+pickle cannot be made.
+"""
+
+import pickle
+
+import pytest
+import torch
+
+from molgnba import GNNClassifier, GNNRegressor
+
+SMILES = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"] * 4
+LABELS = [0, 1, 1, 1, 0, 0, 0, 1] * 4
+
+
+def _tensors(obj, path="estimator", seen=None):
+    """Paths of every tensor reachable from ``obj`` through containers and attributes."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, torch.Tensor):
+        return [path]
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple, set)):
+        items = enumerate(obj)
+    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith(("molgnba", "skorch")):
+        items = vars(obj).items()
+    else:
+        return []
+    found = []
+    for key, value in items:
+        found += _tensors(value, f"{path}.{key}", seen)
+    return found
+
+
+@pytest.mark.parametrize(
+    "estimator, y",
+    [
+        (GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0), LABELS),
+        (GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0, patience=1), [float(len(s)) for s in SMILES]),
+    ],
+)
+def test_pickled_state_holds_no_tensor_outside_the_device_mapped_attributes(estimator, y):
+    estimator.fit(SMILES, y)
+    state = estimator.__getstate__()
+    state.pop("__cuda_dependent_attributes__")
+    assert _tensors(state) == []
+    restored = pickle.loads(pickle.dumps(estimator))
+    assert (restored.predict(SMILES) == estimator.predict(SMILES)).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gpu_fitted_pickle_loads_with_cuda_hidden(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0, device="cuda")
+    reg.fit(SMILES, [float(len(s)) for s in SMILES])
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(reg))
+    code = f"import pickle; m = pickle.load(open({str(path)!r}, 'rb')); print(m.device_, m.predict(['CCO']))"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("cpu")
