@@ -9,12 +9,14 @@ model of the best validation epoch by an unweighted metric.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
@@ -43,6 +45,7 @@ from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
 __all__ = ["GNNClassifier", "GNNRegressor"]
 
 _MAX_LISTED = 10
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _format_invalid(invalid, what="SMILES") -> str:
@@ -58,17 +61,13 @@ def _check_X(X) -> list:
             "X must be a sequence of SMILES strings (list, tuple, 1-D array or pandas Series); "
             f"got a single string {X!r:.60}. Wrap it in a list: [smiles]."
         )
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(X, pd.DataFrame):
+    if isinstance(X, pd.DataFrame):
         if X.shape[1] != 1:
             raise ValueError(
                 f"X is a DataFrame with {X.shape[1]} columns; pass the SMILES column alone, e.g. df['smiles']"
             )
         X = X.iloc[:, 0]
-    if pd is not None and isinstance(X, pd.Series):
+    if isinstance(X, pd.Series):
         return X.tolist()
     if isinstance(X, np.ndarray):
         if X.ndim == 2 and X.shape[1] == 1:
@@ -86,6 +85,14 @@ def _check_X(X) -> list:
         ) from None
 
 
+def _is_missing(value) -> bool:
+    """None, NaN of any float type, pandas' NA and NaT."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # sequences: not a scalar label
+        return False
+
+
 def _rows_listed(rows) -> str:
     rows = list(rows)
     more = f" (and {len(rows) - _MAX_LISTED} more)" if len(rows) > _MAX_LISTED else ""
@@ -100,8 +107,24 @@ def _target_array(y, n_samples: int) -> np.ndarray:
         y_array = y.to_numpy()
     elif isinstance(y, torch.Tensor):
         y_array = y.detach().cpu().numpy()
+    elif isinstance(y, np.ndarray):
+        y_array = y
     else:
-        y_array = np.asarray(y)
+        # dtype=object keeps each label as given: a plain np.asarray would turn
+        # ['a', nan] into the strings 'a', 'nan' and fail on ragged rows.
+        try:
+            y_array = np.asarray(y, dtype=object)
+        except ValueError as error:
+            raise ValueError(f"y has rows of different lengths: {error}") from None
+    if y_array.dtype == object and y_array.ndim == 1:
+        ragged = [k for k, v in enumerate(y_array) if isinstance(v, (list, tuple, np.ndarray))]
+        if ragged and len(ragged) < len(y_array):
+            raise ValueError(f"y mixes scalars and sequences; rows {_rows_listed(ragged)} hold sequences")
+        if ragged:
+            lengths = {len(y_array[k]) for k in ragged}
+            if len(lengths) > 1:
+                raise ValueError(f"y has rows of different lengths ({sorted(lengths)})")
+            y_array = np.array([list(v) for v in y_array], dtype=object)
     if y_array.ndim == 0 or y_array.ndim > 2:
         raise ValueError(f"y must be 1-D or 2-D (n_samples, n_tasks), got shape {y_array.shape}")
     if len(y_array) != n_samples:
@@ -113,6 +136,8 @@ def _target_array(y, n_samples: int) -> np.ndarray:
 
 def _as_float_targets(y_array: np.ndarray, rows: np.ndarray, allow_nan: bool) -> np.ndarray:
     """Check numeric targets; ``rows`` maps each entry to its row in the user's input."""
+    if np.iscomplexobj(y_array) or any(isinstance(v, complex) for v in np.ravel(y_array)[:1000]):
+        raise ValueError("y holds complex numbers; targets must be real")
     try:
         values = np.asarray(y_array, dtype=np.float64)
     except (TypeError, ValueError):
@@ -135,6 +160,12 @@ def _as_float_targets(y_array: np.ndarray, rows: np.ndarray, allow_nan: bool) ->
         raise ValueError(
             f"y contains NaN at rows {_rows_listed(nan_rows)}. A 1-D target has no missing-label mask: "
             "drop those rows, or pass y as a 2-D array (n_samples, n_tasks) where NaN marks a missing label."
+        )
+    too_large = rows[(np.abs(np.nan_to_num(flat)) > _FLOAT32_MAX).any(1)]
+    if len(too_large):
+        raise ValueError(
+            f"y has values beyond the float32 range (about 3.4e38) at rows {_rows_listed(too_large)}; "
+            "rescale the target (e.g. take its logarithm)"
         )
     if values.ndim == 2:
         empty = np.flatnonzero(np.isnan(values).all(0))
@@ -486,7 +517,7 @@ class _GNNBase(NeuralNet):
         self.invalid_smiles_ = []
         graphs, kept = self._featurize(smiles, training=True)
         targets = self._prepare_targets(y_array[kept], kept)
-        return self._fit_graphs(graphs, kept, len(smiles), targets, y_array.ndim, **fit_params)
+        return self._fit_graphs(graphs, kept, len(smiles), targets, **fit_params)
 
     def _prepare_targets(self, y_array: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Check and encode the targets of the kept rows; set target-derived attributes."""
@@ -513,9 +544,8 @@ class _GNNBase(NeuralNet):
             raise ValueError(f"no valid SMILES in X ({len(smiles)} given, all invalid)")
         return [graphs[k] for k in kept], kept
 
-    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, y_ndim: int, **fit_params):
+    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, **fit_params):
         """Seed, run skorch's fit on the graphs, and align diagnostics with the input."""
-        self.target_ndim_ = y_ndim
         self.n_tasks_ = 1 if targets.ndim == 1 else targets.shape[1]
         self.n_train_samples_ = len(graphs)
         self.stopped_early_ = False
@@ -529,7 +559,7 @@ class _GNNBase(NeuralNet):
             np.random.seed(self._seed_ % (2**32))
         dataset = GraphDataset(graphs, targets)
         super().fit(dataset, targets, **fit_params)
-        self._realign_diagnostics(kept, n_input, y_ndim)
+        self._realign_diagnostics(kept, n_input, self.target_ndim_)
         if self.interrupted_:
             kept_epoch = f"epoch {self.best_epoch_}" if self.best_epoch_ else "the last epoch"
             warnings.warn(
@@ -788,17 +818,29 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
             self.classes_ = np.array([0, 1])
             self.task_ = "binary"
             self.n_outputs_ = values.shape[1]
+            self.target_ndim_ = 2
             return values.astype(np.float32)
+        # One task; a column vector (n, 1) is taken as 1-D, as scikit-learn does.
+        self.target_ndim_ = 1
         labels = y_array[:, 0] if y_array.ndim == 2 else y_array
-        missing = [
-            int(rows[k]) for k, v in enumerate(labels.tolist())
-            if v is None or (isinstance(v, float) and np.isnan(v))
-        ]
+        label_list = labels.tolist()
+        missing = [int(rows[k]) for k, v in enumerate(label_list) if _is_missing(v)]
         if missing:
             raise ValueError(
                 f"y contains missing labels (None/NaN) at rows {_rows_listed(missing)}. For one task, "
                 "drop those rows; for several tasks pass a 2-D 0/1 array with NaN for missing labels."
             )
+        infinite = [
+            int(rows[k]) for k, v in enumerate(label_list)
+            if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isinf(v)
+        ]
+        if infinite:
+            raise ValueError(f"y contains infinite labels at rows {_rows_listed(infinite)}")
+        if labels.dtype == object:
+            kinds = {"number" if isinstance(v, numbers.Number) else type(v).__name__ for v in label_list}
+            if len(kinds) > 1:
+                raise TypeError(f"y mixes label types ({', '.join(sorted(kinds))}); use one type of label")
+            labels = np.asarray(label_list)  # the labels' own dtype: int, bool, str ...
         if type_of_target(labels) == "continuous":
             raise ValueError(
                 "y looks continuous (non-integer floats); GNNClassifier needs class labels. "
@@ -926,6 +968,7 @@ class GNNRegressor(RegressorMixin, _GNNBase):
 
     def _prepare_targets(self, y_array, rows):
         values = _as_float_targets(y_array, rows, allow_nan=y_array.ndim == 2)
+        self.target_ndim_ = values.ndim
         self.n_outputs_ = 1 if values.ndim == 1 else values.shape[1]
         flat = values.reshape(len(values), -1)
         if self.standardize_targets:

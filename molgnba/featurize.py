@@ -412,6 +412,10 @@ def _parse(smiles: object) -> tuple[Chem.Mol | None, str | None]:
         return None, "empty string"
     if "\x00" in smiles:
         return None, "contains a NUL character"
+    try:
+        smiles.encode("utf-8")
+    except UnicodeEncodeError:
+        return None, "not encodable as UTF-8 (a lone surrogate character)"
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         return None, "RDKit could not parse it"

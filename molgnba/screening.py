@@ -1,0 +1,261 @@
+"""Streaming prediction for virtual screening: millions of SMILES in bounded memory.
+
+:func:`predict_iter` takes any iterable of SMILES (a generator, a file read
+line by line, a database cursor) and yields the predictions chunk by chunk;
+:func:`predict_file` does the same from one CSV file to another. Memory
+stays proportional to ``chunk_size``, never to the number of molecules:
+
+* the input is consumed ``chunk_size`` items at a time;
+* each chunk's graphs are built without the process-wide graph cache
+  (:data:`molgnba.featurize.graph_cache`, which would otherwise keep up to
+  200,000 graphs of molecules that are never seen again) and dropped after
+  the chunk is predicted;
+* the fitted estimator is neither copied nor changed (see below).
+
+Invalid SMILES never stop a screen: their rows hold NaN (``None`` for the
+labels of a classifier trained on non-numeric labels), whatever the
+estimator's ``invalid_smiles`` setting, which governs fitting and direct
+calls to ``predict``. Every row of the output therefore lines up with a row
+of the input.
+
+How it is done: the prediction methods of a *shallow copy* of the estimator
+are called chunk by chunk, with the copy's featurization step replaced by
+one that uses no cache and skips invalid SMILES. The network, the fitted
+attributes and every line of post-processing (inverse standardisation,
+class probabilities, label decoding) are the estimator's own, so a screen
+returns what ``estimator.predict`` returns on the same molecules (exactly,
+for the same batches; otherwise up to floating-point rounding, since the
+molecules that share a batch change the order of the sums).
+Validating the SMILES separately before calling ``predict`` would parse
+every molecule twice; a copy with ``invalid_smiles="skip"`` would still fill
+the global cache.
+
+Examples
+--------
+>>> from molgnba import GNNRegressor
+>>> from molgnba.screening import predict_iter
+>>> smiles = ["C", "CC", "CCC", "CCCC", "CCCCC", "CCCCCC", "CCCCCCC", "CCCCCCCC"] * 3
+>>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0).fit(smiles, range(24))
+>>> chunks = list(predict_iter(reg, iter(["CCO", "not a smiles", "CCN"]), chunk_size=2))
+>>> [chunk.shape for chunk in chunks]
+[(2,), (1,)]
+>>> bool(np.isnan(chunks[0][1]))
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import types
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from molgnba.featurize import featurize_smiles
+
+__all__ = ["predict_iter", "predict_file"]
+
+_METHODS = ("predict", "predict_proba", "decision_function")
+
+
+def _check_estimator(estimator, method: str):
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}")
+    if not hasattr(estimator, method):
+        raise AttributeError(f"{type(estimator).__name__} has no {method}")
+    is_fitted = getattr(estimator, "__sklearn_is_fitted__", None)
+    if is_fitted is None or not is_fitted():
+        from sklearn.exceptions import NotFittedError
+
+        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call fit(smiles, y) first")
+
+
+def _uncached_featurize(n_jobs):
+    """A replacement for the estimators' ``_featurize``: no cache, invalid SMILES skipped."""
+
+    def _featurize(self, smiles, *, training):
+        graphs, _ = featurize_smiles(smiles, self.featurizer, cache=None, n_jobs=n_jobs)
+        kept = np.array([k for k, graph in enumerate(graphs) if graph is not None], dtype=np.int64)
+        if len(kept) == 0:
+            raise _NoValidSmiles
+        return [graphs[k] for k in kept], kept
+
+    return _featurize
+
+
+class _NoValidSmiles(Exception):
+    """A chunk without a single valid SMILES (answered with a chunk of NaN rows)."""
+
+
+def _screening_copy(estimator, batch_size, n_jobs):
+    """A shallow copy sharing the fitted network; only its featurization (and batch size) differ."""
+    screen = object.__new__(type(estimator))
+    screen.__dict__.update(estimator.__dict__)
+    object.__setattr__(screen, "_featurize", types.MethodType(_uncached_featurize(n_jobs), screen))
+    if batch_size is not None:
+        # skorch reads iterator_valid__* from the instance's __dict__ (get_params_for).
+        object.__setattr__(screen, "iterator_valid__batch_size", int(batch_size))
+    return screen
+
+
+def _empty_rows(screen, method: str, n_rows: int) -> np.ndarray:
+    """The output of ``method`` for ``n_rows`` invalid SMILES: NaN (None for non-numeric labels)."""
+    template = getattr(screen, method)(["C"])
+    if template.dtype == object:
+        return np.full((n_rows,) + template.shape[1:], None, dtype=object)
+    return np.full((n_rows,) + template.shape[1:], np.nan, dtype=np.result_type(template.dtype, np.float64))
+
+
+def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(iterable)
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def predict_iter(
+    estimator,
+    smiles_iterable: Iterable,
+    chunk_size: int = 10_000,
+    method: str = "predict",
+    batch_size: int | None = 256,
+    n_jobs: int | None = None,
+) -> Iterator[np.ndarray]:
+    """Predict an iterable of SMILES chunk by chunk, in memory bounded by ``chunk_size``.
+
+    Parameters
+    ----------
+    estimator : fitted GNNRegressor or GNNClassifier
+        Used read-only; it may be used elsewhere meanwhile.
+    smiles_iterable : iterable of str
+        Consumed lazily, ``chunk_size`` items at a time. Items that are not
+        valid SMILES (unparseable strings, None, NaN, numbers) give NaN rows.
+    chunk_size : int, default=10000
+        Molecules featurized and predicted together; memory grows with it.
+    method : {"predict", "predict_proba", "decision_function"}, default="predict"
+        The estimator method whose output is yielded.
+    batch_size : int or None, default=256
+        Molecules per forward pass (the network's batches within a chunk).
+        Larger batches use the CPU better than the training batch size;
+        None keeps the estimator's ``batch_size``. Results do not depend on
+        it beyond floating-point rounding.
+    n_jobs : int or None, default=None
+        Processes that parse and featurize each chunk (see
+        :func:`molgnba.featurize.featurize_smiles`); None works in this process.
+
+    Yields
+    ------
+    ndarray
+        The method's output for each chunk, row ``i`` for the chunk's item
+        ``i``: shape ``(len(chunk),)`` or ``(len(chunk), k)``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
+    ValueError
+        For an unknown ``method`` or a ``chunk_size`` below 1.
+    """
+    _check_estimator(estimator, method)
+    if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if isinstance(smiles_iterable, (str, bytes)):
+        raise TypeError("smiles_iterable must be an iterable of SMILES strings, not a single string")
+    screen = _screening_copy(estimator, batch_size, n_jobs)
+    predict = getattr(screen, method)
+    for chunk in _chunks(smiles_iterable, int(chunk_size)):
+        try:
+            yield predict(chunk)
+        except _NoValidSmiles:
+            yield _empty_rows(screen, method, len(chunk))
+
+
+def _output_columns(values: np.ndarray, method: str, estimator) -> list[str]:
+    if values.ndim == 1:
+        return [method]
+    classes = getattr(estimator, "classes_", None)
+    if (
+        method == "predict_proba"
+        and classes is not None
+        and len(classes) == values.shape[1]
+        and getattr(estimator, "target_ndim_", 1) == 1
+    ):
+        return [f"{method}_{label}" for label in classes]
+    return [f"{method}_{k}" for k in range(values.shape[1])]
+
+
+def predict_file(
+    estimator,
+    in_csv: str | os.PathLike,
+    out_csv: str | os.PathLike,
+    smiles_column: str = "smiles",
+    chunk_size: int = 10_000,
+    method: str = "predict",
+    batch_size: int | None = 256,
+    n_jobs: int | None = None,
+    keep_columns: bool = True,
+) -> dict:
+    """Screen a CSV file into another, ``chunk_size`` rows at a time.
+
+    The output has one row per input row, in input order: the input's
+    columns (all of them, or only ``smiles_column`` with
+    ``keep_columns=False``) followed by the predictions: a column named
+    after ``method`` for one output per molecule, otherwise
+    ``{method}_{class label}`` (class probabilities) or ``{method}_{k}``.
+    Rows of invalid SMILES hold NaN (an empty field).
+
+    Parameters
+    ----------
+    estimator : fitted GNNRegressor or GNNClassifier
+    in_csv, out_csv : str or path
+        Anything :func:`pandas.read_csv` reads (``.gz`` included) and a path
+        to write; the output is written chunk by chunk, never held whole.
+    smiles_column : str, default="smiles"
+    chunk_size, method, batch_size, n_jobs
+        As in :func:`predict_iter`.
+    keep_columns : bool, default=True
+
+    Returns
+    -------
+    dict
+        ``n_rows`` (rows written), ``n_invalid`` (rows with NaN predictions)
+        and ``columns`` (the prediction columns).
+    """
+    import pandas as pd
+
+    _check_estimator(estimator, method)
+    if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    screen = _screening_copy(estimator, batch_size, n_jobs)
+    predict = getattr(screen, method)
+    n_rows = n_invalid = 0
+    columns: list[str] = []
+    # Strings stay strings (no "NA" -> NaN guessing beyond pandas' defaults for empty fields).
+    reader = pd.read_csv(in_csv, chunksize=int(chunk_size), dtype={smiles_column: object})
+    with reader:
+        for k, frame in enumerate(reader):
+            if smiles_column not in frame.columns:
+                raise KeyError(f"no column {smiles_column!r} in {in_csv} (columns: {list(frame.columns)})")
+            smiles = frame[smiles_column].tolist()
+            try:
+                values = predict(smiles)
+            except _NoValidSmiles:
+                values = _empty_rows(screen, method, len(smiles))
+            if values.ndim == 1:
+                invalid = pd.isna(values)
+            else:
+                invalid = pd.isna(values).all(axis=1)
+            columns = _output_columns(values, method, estimator)
+            out = frame if keep_columns else frame[[smiles_column]]
+            predictions = pd.DataFrame(values.reshape(len(values), -1), columns=columns, index=frame.index)
+            out = pd.concat([out, predictions], axis=1)
+            out.to_csv(out_csv, mode="w" if k == 0 else "a", header=k == 0, index=False)
+            n_rows += len(out)
+            n_invalid += int(np.sum(invalid))
+    if n_rows == 0:
+        # An input with a header and no rows still gets a header.
+        pd.read_csv(in_csv, nrows=0).to_csv(out_csv, index=False)
+    return {"n_rows": n_rows, "n_invalid": n_invalid, "columns": columns}
