@@ -291,9 +291,16 @@ class _GNNBase(NeuralNet):
             raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or None; got {device!r}")
         if isinstance(device, str) and device not in ("auto",):
             try:
-                torch.device(device)
+                device = torch.device(device)
             except RuntimeError as error:
-                raise ValueError(f"invalid device {device!r}: {error}") from None
+                raise ValueError(f"invalid device {self.device!r}: {error}") from None
+        if isinstance(device, torch.device) and device.type == "cuda":
+            available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if device.index is not None and device.index >= available or available == 0:
+                raise ValueError(
+                    f"device={self.device!r} but this machine has {available} CUDA device(s); "
+                    "use device='auto' to take a GPU when there is one, or device='cpu'"
+                )
         duplicated = {
             "num_layers", "hidden_dim", "dropout", "pooling", "jumping_knowledge", "train_eps",
             "backbone", "n_outputs", "atom_feature_dims", "bond_feature_dims",

@@ -71,3 +71,20 @@ def test_gpu_fitted_pickle_loads_with_cuda_hidden(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_requested_without_cuda_fails_before_training(device):
+    estimator = GNNRegressor(device=device)
+    with pytest.raises(ValueError, match=r"0 CUDA device\(s\); use device='auto'"):
+        estimator.fit(SMILES, [float(len(s)) for s in SMILES])
+    assert not estimator.initialized_
+
+
+def test_auto_device_trains_where_it_can():
+    estimator = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, device="auto")
+    estimator.fit(SMILES, [float(len(s)) for s in SMILES])
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert estimator.device_ == expected and estimator.device == "auto"
+    assert next(estimator.module_.parameters()).device.type == expected
