@@ -13,8 +13,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch_geometric.nn import GATConv, MessagePassing
-from torch_geometric.utils import add_self_loops
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import add_self_loops, softmax
 
 from molgnba.nn.embedding import CategoricalEmbedding
 
@@ -50,23 +50,35 @@ class GINEdgeConv(MessagePassing):
         return F.relu(x_j + edge_embedding)
 
 
-class GATEdgeConv(nn.Module):
-    """Graph attention whose scores see the bond embedding of each edge.
+class GATEdgeConv(MessagePassing):
+    """Graph attention with bond embeddings in both scores and messages (Hu et al., 2019).
 
-    Wraps :class:`torch_geometric.nn.GATConv` with ``edge_dim`` set, so the
-    attention logit of edge ``j -> i`` depends on ``h_i``, ``h_j`` and ``e_ij``;
-    heads are averaged to keep the width. Self-loops carry their own bond code
-    (the "other" bond type), as in Hu et al.
+    For edge ``j -> i`` and each head, the neighbour's projected state is
+    shifted by the layer's bond embedding, ``m_ij = W h_j + e_ij``; the
+    attention ``alpha_ij = softmax_j(LeakyReLU(a^T [W h_i || m_ij]))`` is taken
+    over ``i``'s incoming edges and ``h_i' = mean_heads(sum_j alpha_ij m_ij) + b``.
+    Unlike PyG's ``GATConv(edge_dim=...)``, where bonds only bias the scores,
+    the bond type reaches the message itself. Self-loops carry their own bond
+    code (the "other" value of every column).
+
+    Shapes
+    ------
+    x : ``V x d``; edge_index : ``2 x E``; edge_attr (codes) : ``E x n_bond_features``
+    output : ``V x d``
     """
 
-    def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], heads: int = 2):
-        super().__init__()
-        self.bond_embedding = CategoricalEmbedding(bond_feature_dims, hidden_dim)
-        self.conv = GATConv(
-            hidden_dim, hidden_dim, heads=heads, concat=False, edge_dim=hidden_dim,
-            add_self_loops=False,
-        )
-        # Self-loop code: the last ("other") value of every bond column.
+    def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], heads: int = 2,
+                 negative_slope: float = 0.2):
+        super().__init__(aggr="add", node_dim=0)
+        self.heads = heads
+        self.hidden_dim = hidden_dim
+        self.negative_slope = negative_slope
+        self.weight = nn.Linear(hidden_dim, heads * hidden_dim, bias=False)
+        self.bond_embedding = CategoricalEmbedding(bond_feature_dims, heads * hidden_dim)
+        self.attention = nn.Parameter(torch.empty(1, heads, 2 * hidden_dim))
+        self.bias = nn.Parameter(torch.zeros(hidden_dim))
+        nn.init.xavier_uniform_(self.weight.weight)
+        nn.init.xavier_uniform_(self.attention)
         self.register_buffer(
             "self_loop_code", torch.tensor([dim - 1 for dim in bond_feature_dims], dtype=torch.long)
         )
@@ -74,9 +86,17 @@ class GATEdgeConv(nn.Module):
     def forward(self, x, edge_index, edge_attr):
         num_nodes = x.size(0)
         edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
-        loop_attr = self.self_loop_code.expand(num_nodes, -1)
-        edge_attr = torch.cat([edge_attr, loop_attr], dim=0)
-        return self.conv(x, edge_index, self.bond_embedding(edge_attr))
+        edge_attr = torch.cat([edge_attr, self.self_loop_code.expand(num_nodes, -1)], dim=0)
+        edge_embedding = self.bond_embedding(edge_attr).view(-1, self.heads, self.hidden_dim)
+        h = self.weight(x).view(-1, self.heads, self.hidden_dim)
+        out = self.propagate(edge_index, x=h, edge_embedding=edge_embedding)
+        return out.mean(dim=1) + self.bias
+
+    def message(self, x_i, x_j, edge_embedding, index, ptr, size_i):
+        message = x_j + edge_embedding
+        score = (torch.cat([x_i, message], dim=-1) * self.attention).sum(-1)
+        alpha = softmax(F.leaky_relu(score, self.negative_slope), index, ptr, size_i)
+        return message * alpha.unsqueeze(-1)
 
 
 class NodeBatchNorm(nn.BatchNorm1d):
