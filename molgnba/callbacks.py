@@ -19,7 +19,10 @@ import torch
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-__all__ = ["ValidationScore", "BestEpoch", "SampleDiagnostics", "masked_rmse", "masked_roc_auc"]
+__all__ = [
+    "BestEpoch", "DivergenceGuard", "SampleDiagnostics", "TrainingCheckpoint", "ValidationScore",
+    "masked_rmse", "masked_roc_auc",
+]
 
 
 def masked_roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:

@@ -886,11 +886,16 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
     def predict_proba(self, X):
         """Class probabilities.
 
+        Parameters
+        ----------
+        X : sequence of str
+            SMILES.
+
         Returns
         -------
-        ndarray of shape (n_samples, n_classes), rows summing to 1; for
-        multi-task targets (n_samples, n_tasks) of positive-class
-        probabilities. Rows of skipped invalid SMILES are NaN.
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_tasks)
+            Rows summing to 1; for multi-task targets, the positive-class
+            probability of each task. Rows of skipped invalid SMILES are NaN.
         """
         raw, kept, n_input = self._forward_raw(X)
         return self._expand(self._probabilities(raw), kept, n_input)

@@ -102,7 +102,7 @@ def _screening_copy(estimator, batch_size, n_jobs):
 def _empty_rows(screen, method: str, n_rows: int) -> np.ndarray:
     """The output of ``method`` for ``n_rows`` invalid SMILES: NaN (None for non-numeric labels)."""
     template = getattr(screen, method)(["C"])
-    if template.dtype == object:
+    if template.dtype.kind not in "biufc":  # labels that are not numbers: None, as predict does
         return np.full((n_rows,) + template.shape[1:], None, dtype=object)
     return np.full((n_rows,) + template.shape[1:], np.nan, dtype=np.result_type(template.dtype, np.float64))
 
@@ -236,9 +236,11 @@ def predict_file(
     # Strings stay strings (no "NA" -> NaN guessing beyond pandas' defaults for empty fields).
     reader = pd.read_csv(in_csv, chunksize=int(chunk_size), dtype={smiles_column: object})
     with reader:
-        for k, frame in enumerate(reader):
+        for frame in reader:
             if smiles_column not in frame.columns:
                 raise KeyError(f"no column {smiles_column!r} in {in_csv} (columns: {list(frame.columns)})")
+            if len(frame) == 0:
+                continue
             smiles = frame[smiles_column].tolist()
             try:
                 values = predict(smiles)
@@ -252,7 +254,7 @@ def predict_file(
             out = frame if keep_columns else frame[[smiles_column]]
             predictions = pd.DataFrame(values.reshape(len(values), -1), columns=columns, index=frame.index)
             out = pd.concat([out, predictions], axis=1)
-            out.to_csv(out_csv, mode="w" if k == 0 else "a", header=k == 0, index=False)
+            out.to_csv(out_csv, mode="a" if n_rows else "w", header=not n_rows, index=False)
             n_rows += len(out)
             n_invalid += int(np.sum(invalid))
     if n_rows == 0:

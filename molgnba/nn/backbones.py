@@ -25,10 +25,12 @@ class GINEdgeConv(MessagePassing):
     ``h_i' = MLP((1 + eps) * h_i + sum_j ReLU(h_j + e_ij))``. The bond embedding
     ``e_ij`` is specific to the layer. With ``train_eps=False`` eps stays 0.
 
-    Shapes
-    ------
-    x : ``V x d``; edge_index : ``2 x E``; edge_attr (codes) : ``E x n_bond_features``
-    output : ``V x d``
+    Notes
+    -----
+    Shapes:
+
+    - x : ``V x d``; edge_index : ``2 x E``; edge_attr (codes) : ``E x n_bond_features``
+    - output : ``V x d``
     """
 
     def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], train_eps: bool = False):
@@ -61,10 +63,12 @@ class GATEdgeConv(MessagePassing):
     the bond type reaches the message itself. Self-loops carry their own bond
     code (the "other" value of every column).
 
-    Shapes
-    ------
-    x : ``V x d``; edge_index : ``2 x E``; edge_attr (codes) : ``E x n_bond_features``
-    output : ``V x d``
+    Notes
+    -----
+    Shapes:
+
+    - x : ``V x d``; edge_index : ``2 x E``; edge_attr (codes) : ``E x n_bond_features``
+    - output : ``V x d``
     """
 
     def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], heads: int = 2,
@@ -135,9 +139,9 @@ class MessagePassingBackbone(nn.Module):
     heads : int, default=2
         GAT only: attention heads, averaged.
 
-    Returns (forward)
-    -----------------
-    list of ``num_layers + 1`` tensors of shape ``V x hidden_dim``: the atom
+    Notes
+    -----
+    ``forward`` returns a list of ``num_layers + 1`` tensors of shape ``V x hidden_dim``: the atom
     embedding, then each layer's output.
     """
 

@@ -18,10 +18,12 @@ class CategoricalEmbedding(nn.Module):
     embedding_dim : int
         Width of the output.
 
-    Shapes
-    ------
-    input : long tensor of shape ``N x len(feature_dims)``
-    output : float tensor of shape ``N x embedding_dim``
+    Notes
+    -----
+    Shapes:
+
+    - input : long tensor of shape ``N x len(feature_dims)``
+    - output : float tensor of shape ``N x embedding_dim``
     """
 
     def __init__(self, feature_dims: Sequence[int], embedding_dim: int):

@@ -29,10 +29,12 @@ class MolecularGNN(nn.Module):
     train_eps : bool, default=False
     heads : int, default=2
 
-    Shapes
-    ------
-    input : a :class:`torch_geometric.data.Batch` of ``B`` graphs
-    output : ``B x n_outputs``
+    Notes
+    -----
+    Shapes:
+
+    - input : a :class:`torch_geometric.data.Batch` of ``B`` graphs
+    - output : ``B x n_outputs``
     """
 
     def __init__(

@@ -23,12 +23,13 @@ class LayerwiseReadout(nn.Module):
     pooling : {"mean", "sum", "max"}, default="mean"
     jumping_knowledge : {"concat", "sum", "last", "max"}, default="concat"
 
-    Shapes
-    ------
-    layer_outputs : ``num_layers + 1`` tensors of shape ``V x hidden_dim``
-    batch : long tensor of shape ``V`` (graph index of each node)
-    output : ``B x out_dim`` where ``out_dim`` is ``(num_layers + 1) * hidden_dim``
-    for "concat" and ``hidden_dim`` otherwise.
+    Notes
+    -----
+    Shapes:
+
+    - layer_outputs : ``num_layers + 1`` tensors of shape ``V x hidden_dim``
+    - batch : long tensor of shape ``V`` (graph index of each node)
+    - output : ``B x out_dim`` where ``out_dim`` is ``(num_layers + 1) * hidden_dim`` for "concat" and ``hidden_dim`` otherwise.
     """
 
     def __init__(self, num_layers: int, hidden_dim: int, pooling="mean", jumping_knowledge="concat"):
