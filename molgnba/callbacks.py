@@ -274,10 +274,19 @@ class TrainingCheckpoint(Callback):
                 f"cannot resume from {self.path}: not a readable molgnba checkpoint ({error}). "
                 "Remove it to start afresh."
             ) from None
-        if state.get("fingerprint") != net.fit_fingerprint_:
+        saved, current = state.get("fingerprint") or {}, net.fit_fingerprint_
+        if saved != current:
+            changed = sorted(
+                name for name in set(saved.get("params", {})) | set(current["params"])
+                if saved.get("params", {}).get(name) != current["params"].get(name)
+            )
+            what = (["the training data"] if saved.get("data") != current["data"] else []) + [
+                f"{name} ({saved.get('params', {}).get(name)} -> {current['params'].get(name)})"
+                for name in changed
+            ]
             raise ValueError(
-                f"the checkpoint {self.path} was written by a fit with other data or parameters; "
-                "remove it or use another checkpoint_dir"
+                f"the checkpoint {self.path} was written by a fit with other data or parameters "
+                f"(changed: {'; '.join(what)}); remove it or use another checkpoint_dir"
             )
         import json
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from molgnba.screening import _NoValidSmiles, _check_estimator, _empty_rows, _output_columns, _screening_copy
+from molgnba.screening import _check_estimator, _output_columns, _predict_chunk, _screening_copy
 
 __all__ = ["fit_dask", "predict_dask", "set_worker_threads"]
 
@@ -114,11 +114,7 @@ def _predict_partition(part, estimator, method, batch_size, torch_threads, colum
     if len(part) == 0:
         values = np.empty((0, len(columns)))
     else:
-        screen = _screening_copy(estimator, batch_size, None)
-        try:
-            values = getattr(screen, method)(part.tolist())
-        except _NoValidSmiles:
-            values = _empty_rows(screen, method, len(part))
+        values = _predict_chunk(_screening_copy(estimator, batch_size, None), method, part.tolist(), None)
     if len(columns) == 1:
         return pd.Series(values.reshape(len(part)), index=part.index, name=columns[0])
     return pd.DataFrame(values.reshape(len(part), -1), index=part.index, columns=columns)

@@ -577,8 +577,8 @@ class _GNNBase(NeuralNet):
             )
         return self
 
-    def _fingerprint(self, graphs, targets) -> str:
-        """What a checkpoint must match to be resumed: the data and the parameters."""
+    def _fingerprint(self, graphs, targets) -> dict:
+        """What a checkpoint must match to be resumed: a hash of the data, and the parameters."""
         import hashlib
 
         digest = hashlib.sha256()
@@ -586,12 +586,15 @@ class _GNNBase(NeuralNet):
             digest.update(graph.x.numpy().tobytes())
             digest.update(graph.edge_index.numpy().tobytes())
         digest.update(np.ascontiguousarray(targets).tobytes())
-        ignored = {"verbose", "progress_bar", "checkpoint_dir", "callbacks", "device"}
-        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
-        # Object reprs carry memory addresses, which differ from process to process.
-        stable = sorted((k, re.sub(r" at 0x[0-9a-fA-F]+", "", repr(v))) for k, v in params.items())
-        digest.update(repr(stable).encode())
-        return digest.hexdigest()
+        # Not part of the model: output, where to save, and skorch's bookkeeping.
+        ignored = {"verbose", "progress_bar", "checkpoint_dir", "device"}
+        params = {
+            # Object reprs carry memory addresses, which differ from process to process.
+            name: re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+            for name, value in self.get_params(deep=False).items()
+            if name not in ignored and not name.startswith(("callbacks", "_"))
+        }
+        return {"data": digest.hexdigest(), "params": params}
 
     def _draw_seed(self):
         rs = self.random_state

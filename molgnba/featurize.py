@@ -18,6 +18,8 @@ vocabularies and register the class under a name with
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import numbers
 import threading
@@ -567,7 +569,7 @@ def featurize_smiles(
     graphs: list[Data | None] = []
     invalid: list[InvalidSmiles] = []
     seen: dict[str, Data] = {}
-    with rdBase.BlockLogs():
+    with rdBase.BlockLogs(), _gc_paused():
         for position, item in enumerate(smiles):
             graph = seen.get(item) if isinstance(item, str) else None
             if graph is None and isinstance(item, str) and cache is not None:
@@ -584,6 +586,27 @@ def featurize_smiles(
             seen[item] = graph
             graphs.append(graph)
     return graphs, invalid
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause Python's cyclic garbage collector while graphs are built.
+
+    Each graph adds a handful of container objects, and every few hundred
+    of them the collector walks the ever longer list of survivors: about a
+    sixth of featurize_smiles' time on a few thousand molecules, for no
+    garbage (graphs hold no reference cycles). Reference counting still
+    frees everything as usual; the collector is switched back on (if it was
+    on) when the loop ends, however it ends.
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ----------------------------------------------------------------- parallel path
@@ -630,7 +653,7 @@ def _featurize_chunk(strings: list[str], featurizer: MoleculeFeaturizer) -> list
     """Worker: ``(True, packed graph)`` or ``(False, reason)`` per string."""
     torch.set_num_threads(1)
     out = []
-    with rdBase.BlockLogs():
+    with rdBase.BlockLogs(), _gc_paused():
         for item in strings:
             mol, reason = _parse(item)
             out.append((False, reason) if mol is None else (True, _pack(featurizer(mol))))
@@ -655,7 +678,7 @@ def _featurize_parallel(smiles, featurizer, cache, pending, n_jobs):
     graphs: list[Data | None] = []
     invalid: list[InvalidSmiles] = []
     seen: dict[str, Data] = {}
-    with rdBase.BlockLogs():
+    with rdBase.BlockLogs(), _gc_paused():
         for position, item in enumerate(smiles):
             graph = seen.get(item) if isinstance(item, str) else None
             if graph is None and isinstance(item, str) and cache is not None:

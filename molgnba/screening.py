@@ -123,6 +123,7 @@ def predict_iter(
     method: str = "predict",
     batch_size: int | None = 256,
     n_jobs: int | None = None,
+    torch_threads: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Predict an iterable of SMILES chunk by chunk, in memory bounded by ``chunk_size``.
 
@@ -145,6 +146,11 @@ def predict_iter(
     n_jobs : int or None, default=None
         Processes that parse and featurize each chunk (see
         :func:`molgnba.featurize.featurize_smiles`); None works in this process.
+    torch_threads : int or None, default=None
+        Torch intra-op threads while a chunk is predicted (the previous
+        setting is restored after each chunk); None leaves torch's setting.
+        On a small or shared machine 1 is often much faster than the
+        default of one thread per core (see docs/performance.md).
 
     Yields
     ------
@@ -165,12 +171,23 @@ def predict_iter(
     if isinstance(smiles_iterable, (str, bytes)):
         raise TypeError("smiles_iterable must be an iterable of SMILES strings, not a single string")
     screen = _screening_copy(estimator, batch_size, n_jobs)
-    predict = getattr(screen, method)
     for chunk in _chunks(smiles_iterable, int(chunk_size)):
-        try:
-            yield predict(chunk)
-        except _NoValidSmiles:
-            yield _empty_rows(screen, method, len(chunk))
+        yield _predict_chunk(screen, method, chunk, torch_threads)
+
+
+def _predict_chunk(screen, method: str, chunk: list, torch_threads: int | None) -> np.ndarray:
+    import torch
+
+    previous = torch.get_num_threads()
+    if torch_threads is not None and torch_threads != previous:
+        torch.set_num_threads(int(torch_threads))
+    try:
+        return getattr(screen, method)(chunk)
+    except _NoValidSmiles:
+        return _empty_rows(screen, method, len(chunk))
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
 
 
 def _output_columns(values: np.ndarray, method: str, estimator) -> list[str]:
@@ -197,6 +214,7 @@ def predict_file(
     batch_size: int | None = 256,
     n_jobs: int | None = None,
     keep_columns: bool = True,
+    torch_threads: int | None = None,
 ) -> dict:
     """Screen a CSV file into another, ``chunk_size`` rows at a time.
 
@@ -214,7 +232,7 @@ def predict_file(
         Anything :func:`pandas.read_csv` reads (``.gz`` included) and a path
         to write; the output is written chunk by chunk, never held whole.
     smiles_column : str, default="smiles"
-    chunk_size, method, batch_size, n_jobs
+    chunk_size, method, batch_size, n_jobs, torch_threads
         As in :func:`predict_iter`.
     keep_columns : bool, default=True
 
@@ -230,7 +248,6 @@ def predict_file(
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     screen = _screening_copy(estimator, batch_size, n_jobs)
-    predict = getattr(screen, method)
     n_rows = n_invalid = 0
     columns: list[str] = []
     # Strings stay strings (no "NA" -> NaN guessing beyond pandas' defaults for empty fields).
@@ -241,11 +258,7 @@ def predict_file(
                 raise KeyError(f"no column {smiles_column!r} in {in_csv} (columns: {list(frame.columns)})")
             if len(frame) == 0:
                 continue
-            smiles = frame[smiles_column].tolist()
-            try:
-                values = predict(smiles)
-            except _NoValidSmiles:
-                values = _empty_rows(screen, method, len(smiles))
+            values = _predict_chunk(screen, method, frame[smiles_column].tolist(), torch_threads)
             if values.ndim == 1:
                 invalid = pd.isna(values)
             else:

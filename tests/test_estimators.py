@@ -434,7 +434,7 @@ class TestSkorchParameters:
         X, y = reg_data
         est = GNNRegressor(**TINY, backbone="gat", module__heads=1).fit(X, y)
         assert est.get_params()["module__heads"] == 1
-        assert all(layer.conv.heads == 1 for layer in est.module_.backbone.layers)
+        assert all(layer.heads == 1 for layer in est.module_.backbone.layers)
         est.set_params(module__heads=3).fit(X, y)
         assert all(layer.conv.heads == 3 for layer in est.module_.backbone.layers)
 
