@@ -436,7 +436,7 @@ class TestSkorchParameters:
         assert est.get_params()["module__heads"] == 1
         assert all(layer.heads == 1 for layer in est.module_.backbone.layers)
         est.set_params(module__heads=3).fit(X, y)
-        assert all(layer.conv.heads == 3 for layer in est.module_.backbone.layers)
+        assert all(layer.heads == 3 for layer in est.module_.backbone.layers)
 
     def test_optimizer_betas_reach_the_optimizer(self, reg_data):
         X, y = reg_data
