@@ -127,7 +127,7 @@ def predict_dask(
     method: str = "predict",
     *,
     client=None,
-    batch_size: int | None = 256,
+    batch_size: int | None = None,
     torch_threads: int | None = 1,
 ):
     """Predict a Dask collection of SMILES, partition by partition, on the cluster.
@@ -142,7 +142,7 @@ def predict_dask(
     method : {"predict", "predict_proba", "decision_function"}, default="predict"
     client : dask.distributed.Client or None
         Where the estimator is scattered; None takes the current client.
-    batch_size : int or None, default=256
+    batch_size : int or None, default=None
         Molecules per forward pass (None: the estimator's ``batch_size``).
     torch_threads : int or None, default=1
         Torch threads in each worker while predicting; None leaves them.

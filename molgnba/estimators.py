@@ -187,6 +187,7 @@ class _GNNBase(NeuralNet):
         "attention_entropy_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "attention_weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "detach_gradient_norm": ["boolean"],
+        "adversarial_attention": ["boolean"],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -223,6 +224,7 @@ class _GNNBase(NeuralNet):
         attention_entropy_weight=1.0,
         attention_weight_decay=0.0,
         detach_gradient_norm=True,
+        adversarial_attention=False,
         num_layers=5,
         hidden_dim=300,
         dropout=0.0,
@@ -262,6 +264,7 @@ class _GNNBase(NeuralNet):
         self.attention_entropy_weight = attention_entropy_weight
         self.attention_weight_decay = attention_weight_decay
         self.detach_gradient_norm = detach_gradient_norm
+        self.adversarial_attention = adversarial_attention
         self.num_layers = num_layers
         self.hidden_dim = hidden_dim
         self.dropout = dropout
@@ -281,6 +284,8 @@ class _GNNBase(NeuralNet):
     def _validate_estimator_params(self) -> None:
         own = {name: getattr(self, name) for name in self._parameter_constraints}
         validate_parameter_constraints(self._parameter_constraints, own, caller_name=type(self).__name__)
+        if self.adversarial_attention and not self.detach_gradient_norm:
+            raise ValueError("adversarial_attention=True needs detach_gradient_norm=True")
         if self.loss != "auto" and self.attentive_loss:
             raise ValueError(
                 f"attentive_loss=True weights the plain loss and cannot be combined with "
@@ -378,6 +383,7 @@ class _GNNBase(NeuralNet):
                 temperature=self.attention_temperature,
                 entropy_weight=self.attention_entropy_weight,
                 detach_gradient_norm=self.detach_gradient_norm,
+                adversarial=self.adversarial_attention,
             )
         else:
             criterion = MaskedLoss(task=self._task)
@@ -641,7 +647,8 @@ class _GNNBase(NeuralNet):
         >>> GNNRegressor().fitted_summary()
         'GNNRegressor (gin backbone, attentive loss): not fitted'
         """
-        loss = "attentive loss" if self.attentive_loss and self.loss == "auto" else (
+        attentive = "attentive loss (adversarial)" if self.adversarial_attention else "attentive loss"
+        loss = attentive if self.attentive_loss and self.loss == "auto" else (
             "plain loss" if self.loss == "auto" else f"{self.loss} loss"
         )
         head = f"{type(self).__name__} ({self.backbone} backbone, {loss})"
@@ -727,6 +734,11 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
     detach_gradient_norm : bool, default=True
         Treat the relative gradient norm as a constant (see
         :class:`molgnba.GNBALoss`).
+    adversarial_attention : bool, default=False
+        Train the attention to *raise* the weighted loss while the network
+        lowers it, so weight moves onto the hard samples (the paper's intent)
+        instead of the easy ones; ``attention_entropy_weight`` bounds how
+        far (about 5 keeps the entropy near 0.9). Not in the paper.
     num_layers : int, default=5
     hidden_dim : int, default=300
     dropout : float, default=0.0

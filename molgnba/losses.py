@@ -167,6 +167,21 @@ def _normalized_entropy(attention: torch.Tensor, mask: torch.Tensor) -> torch.Te
     return torch.where(count > 1, entropy / torch.log(count.clamp(min=2)), torch.ones_like(entropy))
 
 
+class _GradientReversal(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, tensor):
+        return tensor.view_as(tensor)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+def _reverse_gradient(tensor: torch.Tensor) -> torch.Tensor:
+    """Identity forward, negated gradient backward."""
+    return _GradientReversal.apply(tensor)
+
+
 class GNBALoss(nn.Module):
     r"""Gradient-norm based attentive loss (GNBA).
 
@@ -202,6 +217,14 @@ class GNBALoss(nn.Module):
         loss. A positive value counters collapse (see Notes).
     detach_gradient_norm : bool, default=True
         Whether ``g`` is treated as a constant. See Notes.
+    adversarial : bool, default=False
+        Train W1, W2 to *maximize* the weighted loss (their gradients are
+        reversed) while the network minimizes it, so the attention moves
+        onto the samples with large gradient norm, as the paper intends; the
+        entropy term then keeps the attention from collapsing onto the single
+        hardest sample. This is distributionally robust training with a
+        learned, entropy-regularized weighting. The reported loss includes
+        ``-entropy_weight * (1 - H / log B)``. Not in the paper.
 
     Attributes
     ----------
@@ -250,6 +273,7 @@ class GNBALoss(nn.Module):
         temperature: float = 1.0,
         entropy_weight: float = 0.0,
         detach_gradient_norm: bool = True,
+        adversarial: bool = False,
     ):
         super().__init__()
         if isinstance(attention_dim, bool) or not (
@@ -265,6 +289,9 @@ class GNBALoss(nn.Module):
         self.temperature = float(temperature)
         self.entropy_weight = float(entropy_weight)
         self.detach_gradient_norm = detach_gradient_norm
+        if adversarial and not detach_gradient_norm:
+            raise ValueError("adversarial=True needs detach_gradient_norm=True: the network must not play the adversary's game")
+        self.adversarial = adversarial
         self.attention = nn.Sequential(
             nn.Linear(1, self.attention_dim, bias=False),
             nn.Tanh(),
@@ -283,7 +310,13 @@ class GNBALoss(nn.Module):
         tensor of shape ``B x T``; each task's column sums to 1 over its
         labelled samples (0 where none is labelled).
         """
-        scores = self.attention(gradient_norm.unsqueeze(-1)).squeeze(-1)
+        g = gradient_norm.unsqueeze(-1)
+        if self.adversarial:
+            # W1 and W2 receive reversed gradients: they ascend the loss the network descends.
+            w1, w2 = (_reverse_gradient(layer.weight) for layer in (self.attention[0], self.attention[2]))
+            scores = F.linear(torch.tanh(F.linear(g, w1)), w2).squeeze(-1)
+        else:
+            scores = self.attention(g).squeeze(-1)
         if math.isinf(self.temperature):
             scores = torch.zeros_like(scores)
         else:
@@ -304,7 +337,10 @@ class GNBALoss(nn.Module):
         total = task_losses[present].sum() / present.sum().clamp(min=1)
         if self.entropy_weight > 0:
             entropy = _normalized_entropy(attention, mask)[present]
-            total = total + self.entropy_weight * (1 - entropy.sum() / present.sum().clamp(min=1))
+            deficit = 1 - entropy.sum() / present.sum().clamp(min=1)
+            # The attention's own objective must always price low entropy; with
+            # reversed gradients that takes the opposite sign in the shared loss.
+            total = total + (-1 if self.adversarial else 1) * self.entropy_weight * deficit
         return GNBAOutput(
             loss=total,
             per_sample_loss=loss.detach(),
@@ -320,7 +356,8 @@ class GNBALoss(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"task={self.task!r}, attention_dim={self.attention_dim}, temperature={self.temperature}, "
-            f"entropy_weight={self.entropy_weight}, detach_gradient_norm={self.detach_gradient_norm}"
+            f"entropy_weight={self.entropy_weight}, detach_gradient_norm={self.detach_gradient_norm}, "
+            f"adversarial={self.adversarial}"
         )
 
 

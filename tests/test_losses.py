@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -550,3 +552,52 @@ class TestCollapseGuard:
         criterion = GNBALoss("binary", attention_dim=16)
         out = criterion.forward_details(torch.randn(32) * 2, torch.randint(0, 2, (32,)).float())
         assert out.attention_entropy().item() > 0.95
+
+
+class TestAdversarialAttention:
+    """The attention ascends the loss the network descends: weight goes to hard samples."""
+
+    @staticmethod
+    def _train_attention(steps=1000, **kwargs):
+        from scipy.stats import spearmanr
+
+        generator = torch.Generator().manual_seed(0)
+        criterion = GNBALoss("binary", attention_dim=16, **kwargs)
+        optimizer = torch.optim.Adam(criterion.parameters(), lr=1e-3)
+        entropies, correlations = [], []
+        for step in range(steps):
+            logits = torch.randn(32, generator=generator) * 2
+            labels = (torch.rand(32, generator=generator) < 0.5).float()
+            out = criterion.forward_details(logits, labels)
+            optimizer.zero_grad()
+            out.loss.backward()
+            optimizer.step()
+            if step >= steps - 200:
+                entropies.append(out.attention_entropy().item())
+                correlations.append(spearmanr(out.gradient_norm[:, 0], out.attention[:, 0]).statistic)
+        return float(np.mean(entropies)), float(np.mean(correlations))
+
+    def test_plain_attention_favours_easy_samples_and_adversarial_hard_ones(self):
+        _, plain = self._train_attention()
+        _, adversarial = self._train_attention(adversarial=True)
+        assert plain < -0.9
+        assert adversarial > 0.9
+
+    def test_entropy_weight_bounds_the_adversary(self):
+        loose, _ = self._train_attention(adversarial=True)
+        bounded, correlation = self._train_attention(adversarial=True, entropy_weight=5.0)
+        assert bounded > 0.85 > loose
+        assert correlation > 0.9
+
+    def test_network_gradient_is_that_of_the_weighted_loss(self):
+        logits = torch.tensor([2.0, -1.0, 0.5, -0.3], requires_grad=True)
+        labels = torch.tensor([1.0, 1.0, 0.0, 0.0])
+        criterion = GNBALoss("binary", attention_dim=4, adversarial=True)
+        out = criterion.forward_details(logits, labels)
+        out.loss.backward()
+        expected = out.attention[:, 0] * (torch.sigmoid(logits.detach()) - labels)
+        torch.testing.assert_close(logits.grad, expected)
+
+    def test_needs_a_detached_gradient_norm(self):
+        with pytest.raises(ValueError, match="detach_gradient_norm"):
+            GNBALoss(adversarial=True, detach_gradient_norm=False)

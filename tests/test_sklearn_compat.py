@@ -225,6 +225,7 @@ INVALID_VALUES = {
     "attention_entropy_weight": -1.0,
     "attention_weight_decay": -1.0,
     "detach_gradient_norm": "no",
+    "adversarial_attention": "yes",
     "num_layers": 0,
     "hidden_dim": 0,
     "dropout": 1.0,

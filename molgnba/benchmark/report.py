@@ -21,6 +21,7 @@ LOSS_LABELS = {
     "plain": "",
     "gnba": " + attentive loss (guarded)",
     "gnba-paper": " + attentive loss (as in paper)",
+    "gnba-adversarial": " + attentive loss (adversarial)",
     "focal": " + focal loss",
     "ghm": " + GHM loss",
 }
@@ -150,7 +151,7 @@ def _figures(runs, figure_dir: Path) -> list[str]:
             fig.savefig(figure_dir / name, dpi=110)
             plt.close(fig)
             written.append(name)
-        entropy_losses = [loss for loss in ("gnba", "gnba-paper") if loss in by_loss]
+        entropy_losses = [loss for loss in ("gnba", "gnba-paper", "gnba-adversarial") if loss in by_loss]
         if entropy_losses:
             fig, ax = plt.subplots(figsize=(5, 3.4))
             for loss in entropy_losses:

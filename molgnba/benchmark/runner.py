@@ -31,6 +31,9 @@ LOSS_VARIANTS: dict[str, dict] = {
     "gnba": {"attentive_loss": True},
     # The paper's equation 14 as written: no guard.
     "gnba-paper": {"attentive_loss": True, "attention_entropy_weight": 0.0},
+    # Not in the paper: the attention ascends the loss (weight on hard samples),
+    # held near entropy 0.9 by the entropy term.
+    "gnba-adversarial": {"attentive_loss": True, "adversarial_attention": True, "attention_entropy_weight": 5.0},
     # Reweighting baselines the paper cites but does not compare against.
     "focal": {"attentive_loss": False, "loss": "focal"},  # classification only
     "ghm": {"attentive_loss": False, "loss": "ghm"},
