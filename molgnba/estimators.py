@@ -38,7 +38,7 @@ from molgnba.callbacks import (
 )
 from molgnba.exceptions import TrainingDivergedError
 from molgnba.data import GraphDataset, ValidationSplit, collate_graphs
-from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer
+from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer, graph_cache
 from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss, label_mask, relative_gradient_norm
 from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
 
@@ -536,9 +536,13 @@ class _GNNBase(NeuralNet):
         """Check and encode the targets of the kept rows; set target-derived attributes."""
         raise NotImplementedError
 
-    def _featurize(self, smiles: list, *, training: bool):
-        """Featurize, enforcing ``invalid_smiles``; return graphs and kept positions."""
-        graphs, invalid = featurize_smiles(smiles, self.featurizer)
+    def _featurize(self, smiles: list, *, training: bool, cache=graph_cache):
+        """Featurize, enforcing ``invalid_smiles``; return graphs and kept positions.
+
+        ``cache=None`` bypasses the process-wide graph cache (screening does, so
+        that millions of one-off molecules do not fill it).
+        """
+        graphs, invalid = featurize_smiles(smiles, self.featurizer, cache=cache)
         if invalid and self.invalid_smiles == "raise":
             raise ValueError(
                 _format_invalid(invalid)

@@ -334,10 +334,13 @@ class GNBALoss(nn.Module):
         attention = self.attention_weights(gradient_norm, mask)
         task_losses = (attention * loss).sum(0)
         present = mask.any(0)
-        total = task_losses[present].sum() / present.sum().clamp(min=1)
+        # torch.where, not boolean indexing: no device-to-host synchronisation per batch.
+        n_present = present.sum().clamp(min=1)
+        total = torch.where(present, task_losses, torch.zeros_like(task_losses)).sum() / n_present
         if self.entropy_weight > 0:
-            entropy = _normalized_entropy(attention, mask)[present]
-            deficit = 1 - entropy.sum() / present.sum().clamp(min=1)
+            entropy = _normalized_entropy(attention, mask)
+            entropy = torch.where(present, entropy, torch.zeros_like(entropy))
+            deficit = 1 - entropy.sum() / n_present
             # The attention's own objective must always price low entropy; with
             # reversed gradients that takes the opposite sign in the shared loss.
             total = total + (-1 if self.adversarial else 1) * self.entropy_weight * deficit

@@ -1,0 +1,156 @@
+"""CPU against CUDA on a lent GPU machine: epoch time, prediction throughput, mixed precision.
+
+Usage: python benchmarks/perf/gpu_speed.py OUT_DIR [DATA_DIR]
+
+DATA_DIR (or $MOLGNBA_DATA) holds esol.csv and lipo.csv; by default
+.benchdata/ then ../shared/data/. Writes OUT_DIR/gpu_speed.json. Meant to
+finish within two minutes; each part is skipped once 100 s have passed.
+
+1. Seconds per epoch of GNNRegressor (5 x 300, batch 32, esol 902 molecules,
+   10 % validation), GIN and GAT, with and without the attentive loss, on
+   CPU (all cores) and on CUDA; medians of epochs 2-3 of a 3-epoch fit.
+2. Prediction throughput on CUDA (lipophilicity, 4200 molecules): the
+   network alone on featurized graphs, fp32 against bf16/fp16 autocast
+   (with the largest deviation from fp32), and end to end (SMILES in,
+   predictions out; featurization included) with molgnba.screening.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+START = time.perf_counter()
+BUDGET_S = 100
+
+
+def data_dir(argv) -> Path:
+    candidates = [argv[2]] if len(argv) > 2 else []
+    candidates += [os.environ.get("MOLGNBA_DATA"), ".benchdata", "../shared/data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "esol.csv").exists():
+            return Path(candidate)
+    raise SystemExit("esol.csv not found: pass DATA_DIR or set MOLGNBA_DATA")
+
+
+def left() -> bool:
+    return time.perf_counter() - START < BUDGET_S
+
+
+def sync(device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def main(argv):
+    from skorch.callbacks import Callback
+    from torch_geometric.data import Batch
+
+    from molgnba import GNNRegressor
+    from molgnba.featurize import featurize_smiles
+    from molgnba.screening import predict_iter
+
+    out_dir = Path(argv[1])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = data_dir(argv)
+    esol = pd.read_csv(data / "esol.csv")
+    rows = np.random.RandomState(0).permutation(len(esol))[:902]
+    smiles, y = esol.smiles.to_numpy()[rows].tolist(), esol.logSolubility.to_numpy()[rows]
+    lipo = pd.read_csv(data / "lipo.csv").smiles.tolist()
+    cuda = torch.cuda.is_available()
+    result = {
+        "cuda": cuda, "device_name": torch.cuda.get_device_name(0) if cuda else None,
+        "torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "nproc": os.cpu_count(),
+        "epochs": [], "predict": {},
+    }
+    print(json.dumps({k: result[k] for k in ("cuda", "device_name", "torch", "cpu_threads", "nproc")}), flush=True)
+
+    class Stamps(Callback):
+        def initialize(self):
+            self.t = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            sync(net.device_)
+            self.t.append(time.perf_counter())
+
+    featurize_smiles(smiles)  # the graph cache is warm for every fit
+    devices = ["cpu", "cuda"] if cuda else ["cpu"]
+    for backbone in ("gin", "gat"):
+        for attentive in (True, False):
+            for device in devices:
+                if not left():
+                    break
+                stamps = Stamps()
+                GNNRegressor(backbone=backbone, attentive_loss=attentive, max_epochs=3, random_state=0,
+                             device=device, callbacks=[("stamps", stamps)]).fit(smiles, y)
+                epoch = float(np.median(np.diff(stamps.t)))
+                result["epochs"].append({"backbone": backbone, "attentive_loss": attentive, "device": device,
+                                         "epoch_s": epoch})
+                print(f"epoch {backbone} attentive={attentive} {device}: {epoch:.3f} s", flush=True)
+    by = {(r["backbone"], r["attentive_loss"], r["device"]): r["epoch_s"] for r in result["epochs"]}
+    result["cpu_over_cuda"] = {
+        f"{b}_{'attentive' if a else 'plain'}": by[(b, a, "cpu")] / by[(b, a, "cuda")]
+        for (b, a, d) in by if d == "cuda" and (b, a, "cpu") in by
+    }
+    result["attentive_over_plain"] = {
+        f"{b}_{d}": by[(b, True, d)] / by[(b, False, d)] for (b, a, d) in by if a and (b, False, d) in by
+    }
+
+    if cuda and left():
+        reg = GNNRegressor(max_epochs=1, random_state=0, device="cuda").fit(smiles, y)
+        graphs, _ = featurize_smiles(lipo, cache=None)
+        model = reg.module_.eval()
+        predict = {}
+        reference = None
+        for batch_size in (256, 1024, 4096):
+            for precision in ("fp32", "bf16", "fp16"):
+                if not left():
+                    break
+                dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+                times, outputs = [], None
+                key = f"model_only_bs{batch_size}_{precision}"
+                try:
+                    for rep in range(3):
+                        sync("cuda")
+                        t = time.perf_counter()
+                        chunks = []
+                        with torch.inference_mode(), torch.autocast("cuda", dtype=dtype or torch.float32,
+                                                                     enabled=dtype is not None):
+                            for i in range(0, len(graphs), batch_size):
+                                batch = Batch.from_data_list(graphs[i:i + batch_size]).to("cuda", non_blocking=True)
+                                chunks.append(model(batch).float())
+                        outputs = torch.cat(chunks).cpu().numpy()
+                        times.append(time.perf_counter() - t)
+                except Exception as error:  # an op without a kernel for the dtype, say
+                    predict[key] = {"error": f"{type(error).__name__}: {error}"[:300]}
+                    print(key, predict[key], flush=True)
+                    continue
+                if precision == "fp32" and reference is None:
+                    reference = outputs
+                predict[key] = {"molecules_per_s": len(graphs) / float(np.median(times[1:])),
+                                "max_abs_diff_vs_fp32": float(np.abs(outputs - reference).max())}
+                print(key, predict[key], flush=True)
+        for batch_size in (256, 1024):
+            if not left():
+                break
+            t = time.perf_counter()
+            n = sum(len(chunk) for chunk in predict_iter(reg, lipo, chunk_size=10_000, batch_size=batch_size))
+            predict[f"end_to_end_bs{batch_size}"] = {"molecules_per_s": n / (time.perf_counter() - t)}
+            print(f"end_to_end_bs{batch_size}", predict[f"end_to_end_bs{batch_size}"], flush=True)
+        result["predict"] = predict
+        result["cuda_peak_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    result["seconds"] = time.perf_counter() - START
+    (out_dir / "gpu_speed.json").write_text(json.dumps(result, indent=2) + "\n")
+    print("wrote", out_dir / "gpu_speed.json", f"in {result['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
