@@ -565,6 +565,21 @@ def featurize_smiles(
         pending = _uncached_unique_strings(smiles, featurizer.signature, cache)
         if len(pending) >= 2 * _PARALLEL_CHUNK:
             return _featurize_parallel(smiles, featurizer, cache, pending, n_jobs)
+    return _assemble(smiles, featurizer, cache, lambda item: _parse_and_featurize(item, featurizer))
+
+
+def _parse_and_featurize(item, featurizer) -> tuple[bool, object]:
+    """``(True, graph)`` or ``(False, reason)`` for one input."""
+    mol, reason = _parse(item)
+    return (False, reason) if mol is None else (True, featurizer(mol))
+
+
+def _assemble(smiles, featurizer, cache, compute):
+    """The one loop behind featurize_smiles: repeats, cache, and ``compute`` for the rest.
+
+    ``compute(item)`` returns ``(True, graph)`` or ``(False, reason)``; the serial
+    path parses and featurizes there, the parallel one looks up its workers' results.
+    """
     signature = featurizer.signature
     graphs: list[Data | None] = []
     invalid: list[InvalidSmiles] = []
@@ -575,12 +590,12 @@ def featurize_smiles(
             if graph is None and isinstance(item, str) and cache is not None:
                 graph = cache.get((signature, item))
             if graph is None:
-                mol, reason = _parse(item)
-                if mol is None:
-                    invalid.append(InvalidSmiles(position, item, reason))
+                ok, value = compute(item)
+                if not ok:
+                    invalid.append(InvalidSmiles(position, item, value))
                     graphs.append(None)
                     continue
-                graph = featurizer(mol)
+                graph = value
                 if cache is not None:
                     cache.put((signature, item), graph)
             seen[item] = graph
@@ -672,30 +687,13 @@ def _featurize_parallel(smiles, featurizer, cache, pending, n_jobs):
     computed: dict[str, tuple[bool, object]] = {}
     for chunk, result in zip(chunks, results):
         computed.update(zip(chunk, result))
-    # The serial loop again, with parse-and-featurize replaced by a look-up of
-    # the workers' results: same graphs, same reports, same cache traffic.
-    signature = featurizer.signature
-    graphs: list[Data | None] = []
-    invalid: list[InvalidSmiles] = []
-    seen: dict[str, Data] = {}
-    with rdBase.BlockLogs(), _gc_paused():
-        for position, item in enumerate(smiles):
-            graph = seen.get(item) if isinstance(item, str) else None
-            if graph is None and isinstance(item, str) and cache is not None:
-                graph = cache.get((signature, item))
-            if graph is None:
-                done = computed.get(item) if isinstance(item, str) else None
-                if done is None:  # not a string, or evicted from the cache meanwhile
-                    mol, reason = _parse(item)
-                    done = (False, reason) if mol is None else (True, featurizer(mol))
-                ok, value = done
-                if not ok:
-                    invalid.append(InvalidSmiles(position, item, value))
-                    graphs.append(None)
-                    continue
-                graph = _unpack(value)
-                if cache is not None:
-                    cache.put((signature, item), graph)
-            seen[item] = graph
-            graphs.append(graph)
-    return graphs, invalid
+    # The serial loop, with parse-and-featurize replaced by a look-up of the
+    # workers' results: same graphs, same reports, same cache traffic.
+    def compute(item):
+        done = computed.get(item) if isinstance(item, str) else None
+        if done is None:  # not a string, or evicted from the cache meanwhile
+            return _parse_and_featurize(item, featurizer)
+        ok, value = done
+        return (True, _unpack(value)) if ok else (False, value)
+
+    return _assemble(smiles, featurizer, cache, compute)
