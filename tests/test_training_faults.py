@@ -62,6 +62,10 @@ class TestKeyboardInterrupt:
             from skorch.callbacks import Callback
             from molgnba import GNNRegressor
 
+            # A process started in the background inherits SIGINT as ignored;
+            # a user's terminal process has Python's KeyboardInterrupt handler.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
             class CtrlC(Callback):
                 def on_epoch_end(self, net, **kwargs):
                     if len(net.history) == 2:
