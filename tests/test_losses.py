@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 import pytest
 import torch
 from torch import nn
@@ -506,12 +504,18 @@ class TestGNBALossArguments:
 
 
 # --------------------------------------------------------------------------- collapse
-def mean_late_entropy(entropy_weight, seed=0, steps=3000, last=300):
-    """Train only W1, W2 on random logits and labels; mean normalised entropy at the end."""
+def train_attention_only(steps=3000, last=300, seed=0, **loss_kwargs):
+    """Train only W1, W2 on random logits and labels.
+
+    Returns the mean normalised attention entropy and the mean Spearman
+    correlation between gradient norm and attention over the last steps.
+    """
+    from scipy.stats import spearmanr
+
     torch.manual_seed(seed)
-    criterion = GNBALoss("binary", attention_dim=16, entropy_weight=entropy_weight)
+    criterion = GNBALoss("binary", attention_dim=16, **loss_kwargs)
     optimizer = torch.optim.Adam(criterion.parameters(), lr=1e-3)
-    total = 0.0
+    entropy = correlation = 0.0
     for step in range(steps):
         logits = torch.randn(32) * 2
         labels = torch.randint(0, 2, (32,)).float()
@@ -520,8 +524,14 @@ def mean_late_entropy(entropy_weight, seed=0, steps=3000, last=300):
         out.loss.backward()
         optimizer.step()
         if step >= steps - last:
-            total += out.attention_entropy().item()
-    return total / last
+            entropy += out.attention_entropy().item()
+            correlation += spearmanr(out.gradient_norm[:, 0], out.attention[:, 0]).statistic
+    return entropy / last, correlation / last
+
+
+def mean_late_entropy(entropy_weight, seed=0, steps=3000, last=300):
+    """Mean normalised entropy at the end of :func:`train_attention_only`."""
+    return train_attention_only(steps, last, seed, entropy_weight=entropy_weight)[0]
 
 
 @pytest.fixture
@@ -557,35 +567,15 @@ class TestCollapseGuard:
 class TestAdversarialAttention:
     """The attention ascends the loss the network descends: weight goes to hard samples."""
 
-    @staticmethod
-    def _train_attention(steps=1000, **kwargs):
-        from scipy.stats import spearmanr
-
-        generator = torch.Generator().manual_seed(0)
-        criterion = GNBALoss("binary", attention_dim=16, **kwargs)
-        optimizer = torch.optim.Adam(criterion.parameters(), lr=1e-3)
-        entropies, correlations = [], []
-        for step in range(steps):
-            logits = torch.randn(32, generator=generator) * 2
-            labels = (torch.rand(32, generator=generator) < 0.5).float()
-            out = criterion.forward_details(logits, labels)
-            optimizer.zero_grad()
-            out.loss.backward()
-            optimizer.step()
-            if step >= steps - 200:
-                entropies.append(out.attention_entropy().item())
-                correlations.append(spearmanr(out.gradient_norm[:, 0], out.attention[:, 0]).statistic)
-        return float(np.mean(entropies)), float(np.mean(correlations))
-
-    def test_plain_attention_favours_easy_samples_and_adversarial_hard_ones(self):
-        _, plain = self._train_attention()
-        _, adversarial = self._train_attention(adversarial=True)
+    def test_plain_attention_favours_easy_samples_and_adversarial_hard_ones(self, single_thread):
+        _, plain = train_attention_only(steps=1000, last=200)
+        _, adversarial = train_attention_only(steps=1000, last=200, adversarial=True)
         assert plain < -0.9
         assert adversarial > 0.9
 
-    def test_entropy_weight_bounds_the_adversary(self):
-        loose, _ = self._train_attention(adversarial=True)
-        bounded, correlation = self._train_attention(adversarial=True, entropy_weight=5.0)
+    def test_entropy_weight_bounds_the_adversary(self, single_thread):
+        loose, _ = train_attention_only(steps=1000, last=200, adversarial=True)
+        bounded, correlation = train_attention_only(steps=1000, last=200, adversarial=True, entropy_weight=5.0)
         assert bounded > 0.85 > loose
         assert correlation > 0.9
 
