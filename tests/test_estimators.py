@@ -1181,3 +1181,34 @@ def test_classifier_learns_bbbp(bbbp):
     est.fit([smiles[i] for i in train], y[train])
     scores = est.predict_proba([smiles[i] for i in test])[:, 1]
     assert roc_auc_score(y[test], scores) > 0.8
+
+
+# ----------------------------------------------------------------- partial_fit
+def test_partial_fit_on_smiles_continues_training(esol):
+    smiles, y = esol[0][:N_MOLECULES], esol[1][:N_MOLECULES]
+    reg = GNNRegressor(**TINY).partial_fit(smiles, y)
+    first_weights = {k: v.clone() for k, v in reg.module_.state_dict().items()}
+    mean, scale = reg.target_mean_.copy(), reg.target_scale_.copy()
+    reg.partial_fit(smiles[:40], y[:40] + 100.0)  # new data, shifted targets
+    assert len(reg.history_) == 2 * TINY["max_epochs"]
+    # The standardization of the first fit is kept, not refitted on the new targets.
+    np.testing.assert_array_equal(reg.target_mean_, mean)
+    np.testing.assert_array_equal(reg.target_scale_, scale)
+    changed = [k for k, v in reg.module_.state_dict().items() if not torch.equal(v, first_weights[k])]
+    assert changed, "partial_fit did not train"
+    assert reg.train_gradient_norm_.shape == (40,)
+    assert reg.n_train_samples_ == 40
+
+
+def test_partial_fit_refuses_labels_the_classifier_never_saw(esol):
+    smiles = esol[0][:N_MOLECULES]
+    labels = np.where(esol[1][:N_MOLECULES] > np.median(esol[1]), "soluble", "insoluble")
+    clf = GNNClassifier(**TINY).fit(smiles, labels)
+    clf.partial_fit(smiles[:20], labels[:20])
+    assert clf.classes_.tolist() == ["insoluble", "soluble"]
+    new_labels = labels[:20].copy().astype(object)
+    new_labels[7] = "unknown"
+    with pytest.raises(ValueError, match=r"not fitted on at rows \[7\]"):
+        clf.partial_fit(smiles[:20], new_labels)
+    with pytest.raises(ValueError, match="task column"):
+        clf.partial_fit(smiles[:20], np.zeros((20, 3)))

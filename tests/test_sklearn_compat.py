@@ -242,6 +242,7 @@ INVALID_VALUES = {
     "invalid_smiles": "ignore",
     "progress_bar": "yes",
     "checkpoint_dir": 3,
+    "mixed_precision": "fp8",
     "random_state": "seed",
     "verbose": "loud",
     "standardize_targets": "yes",

@@ -24,7 +24,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import RESULTS_DIR, machine  # noqa: E402
 
-BENCHMARKS = ["featurize_speed", "train_epoch", "predict_throughput", "chemprop_compare", "screen_million"]
+BENCHMARKS = [
+    "featurize_speed", "train_epoch", "mixed_precision", "predict_throughput", "chemprop_compare", "screen_million",
+]
 
 
 def summary(out_dir: Path, quick: bool) -> list[str]:
@@ -52,6 +54,11 @@ def summary(out_dir: Path, quick: bool) -> list[str]:
                 text += (f"; attentive/plain {row['attentive_over_plain_wall']:.3f} wall, "
                          f"{row['attentive_over_plain_cpu']:.3f} CPU [<= 1.05]")
             lines.append(text)
+    if m := read("mixed_precision"):
+        ms = m["summary"]
+        lines.append(f"bfloat16/float32: epoch {ms['bfloat16_epoch_speedup_wall']:.2f}x faster (wall), "
+                     f"{ms['bfloat16_epoch_speedup_cpu']:.2f}x (CPU); prediction {ms['bfloat16_predict_speedup']:.2f}x; "
+                     f"esol test RMSE {ms['mean_test_rmse']['float32']:.3f} vs {ms['mean_test_rmse']['bfloat16']:.3f}")
     if p := read("predict_throughput"):
         for name, row in p["rows"].items():
             lines.append(f"predict {name}: {row['molecules_per_s']:.0f} mol/s, "
