@@ -28,8 +28,30 @@ __all__ = [
 def masked_roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Mean ROC-AUC over the tasks whose present labels hold both classes.
 
-    ``y_true`` and ``scores`` have shape ``n x T``; NaN labels are missing.
-    Returns NaN when no task qualifies.
+    Parameters
+    ----------
+    y_true : ndarray of shape ``n x T``
+        Binary labels (0 or 1); NaN marks a missing label.
+    scores : ndarray of shape ``n x T``
+        Scores of the positive class, any monotonic scale (logits or
+        probabilities).
+
+    Returns
+    -------
+    float
+        The unweighted mean over the qualifying tasks; NaN when no task
+        has both classes among its present labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from molgnba.callbacks import masked_roc_auc
+    >>> y_true = np.array([[1, 1], [0, np.nan], [1, 1], [0, 1]])
+    >>> scores = np.array([[0.9, 0.2], [0.1, 0.5], [0.4, 0.7], [0.6, 0.1]])
+    >>> masked_roc_auc(y_true, scores)  # task 2 holds one class only: left out
+    0.75
+    >>> masked_roc_auc(y_true[:, 1:], scores[:, 1:])
+    nan
     """
     values = []
     for task in range(y_true.shape[1]):
@@ -41,7 +63,29 @@ def masked_roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
 
 
 def masked_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Root mean squared error over the present (non-NaN) labels, all tasks pooled."""
+    """Root mean squared error over the present (non-NaN) labels, all tasks pooled.
+
+    Parameters
+    ----------
+    y_true : ndarray of shape ``n x T``
+        True values; NaN marks a missing label.
+    y_pred : ndarray of shape ``n x T``
+        Predicted values.
+
+    Returns
+    -------
+    float
+        The RMSE over every present label; NaN when there is none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from molgnba.callbacks import masked_rmse
+    >>> y_true = np.array([[1.0, np.nan], [2.0, 0.0]])
+    >>> y_pred = np.array([[2.0, 5.0], [2.0, 2.0]])
+    >>> masked_rmse(y_true, y_pred)  # sqrt((1 + 0 + 4) / 3); the NaN label is ignored
+    1.2909944487358056
+    """
     present = ~np.isnan(y_true)
     if not present.any():
         return float("nan")
@@ -59,6 +103,24 @@ class ValidationScore(Callback):
         ``score_fn(net, y_true, y_pred_raw) -> float`` on ``n x T`` numpy arrays
         of targets and raw network outputs.
     lower_is_better : bool
+        Whether a smaller score is a better one (RMSE) or a larger one (ROC-AUC).
+
+    Notes
+    -----
+    Each epoch records the score under ``name`` and a flag under
+    ``name + "_best"`` in the history; the estimators install this callback
+    as ``valid_score`` and :class:`BestEpoch` reads the flag.
+
+    Examples
+    --------
+    >>> from molgnba import GNNRegressor
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
+    >>> reg = reg.fit(smiles, [0.0, 1.0, 2.0, 3.0, 1.5, 1.2, 2.5, 4.0])
+    >>> type(dict(reg.callbacks_)["valid_score"]).__name__
+    'ValidationScore'
+    >>> len(reg.history[:, "valid_rmse"]), reg.history[0, "valid_rmse_best"]
+    (2, True)
     """
 
     def __init__(self, name: str, score_fn, lower_is_better: bool):
@@ -114,6 +176,19 @@ class BestEpoch(Callback):
     patience : int or None
         Stop after this many epochs without improvement; None trains for
         ``max_epochs``.
+
+    Examples
+    --------
+    The estimators install it as ``best_epoch``; the fitted model is the one
+    of the epoch with the best validation score:
+
+    >>> import numpy as np
+    >>> from molgnba import GNNRegressor
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
+    >>> reg = reg.fit(smiles, [0.0, 1.0, 2.0, 3.0, 1.5, 1.2, 2.5, 4.0])
+    >>> reg.best_epoch_ == 1 + int(np.argmin(reg.history[:, "valid_rmse"]))
+    True
     """
 
     def __init__(self, monitor: str, patience: int | None = None):
@@ -168,6 +243,27 @@ class SampleDiagnostics(Callback):
     attention entropy in the history (``attention_entropy``), and keeps the
     arrays of the epoch that :class:`ValidationScore` flags as best (or of
     the last epoch, without validation).
+
+    Parameters
+    ----------
+    monitor : str or None, default=None
+        History key of the validation score whose ``<monitor>_best`` flag
+        selects the epoch kept; None keeps the last epoch.
+
+    Examples
+    --------
+    The estimators install it as ``sample_diagnostics``; its arrays become
+    the fitted attributes ``train_gradient_norm_`` and ``train_attention_``,
+    shaped like ``y``, one entry per training molecule:
+
+    >>> from molgnba import GNNRegressor
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> reg = reg.fit(smiles, [0.0, 1.0, 2.0, 3.0, 1.5, 1.2, 2.5, 4.0])
+    >>> reg.train_gradient_norm_.shape, reg.train_attention_.shape
+    ((8,), (8,))
+    >>> "attention_entropy" in reg.history[-1]
+    True
     """
 
     def __init__(self, monitor: str | None = None):
@@ -216,6 +312,23 @@ class DivergenceGuard(Callback):
 
     Reads the batch loss skorch has already recorded, so it costs no extra
     device synchronisation.
+
+    Examples
+    --------
+    The estimators install it as ``divergence_guard``. A learning rate far
+    too large makes the loss NaN or infinite within a few batches:
+
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.exceptions import TrainingDivergedError
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=20, lr=1e20, batch_size=4,
+    ...                    random_state=0)
+    >>> try:
+    ...     reg.fit(smiles, [0.0, 1.0, 2.0, 3.0, 1.5, 1.2, 2.5, 4.0])
+    ... except TrainingDivergedError as error:
+    ...     print(error)
+    the training loss became ... in epoch ..., batch ... (lr=1e+20). Lower the learning rate
+    (e.g. lr=1e-4), ...
     """
 
     def on_batch_end(self, net, training, **kwargs):
@@ -250,6 +363,27 @@ class TrainingCheckpoint(Callback):
     ----------
     dirname : str or path
         Directory of ``checkpoint.pt``; created if needed.
+
+    Examples
+    --------
+    The estimators install it with ``checkpoint_dir=...``. A second fit with
+    the same data and parameters resumes from the checkpoint; here the first
+    fit had finished, so nothing is left to train:
+
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> from molgnba import GNNRegressor
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
+    >>> y = [0.0, 1.0, 2.0, 3.0, 1.5, 1.2, 2.5, 4.0]
+    >>> directory = tempfile.mkdtemp()
+    >>> params = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0, checkpoint_dir=directory)
+    >>> first = GNNRegressor(**params).fit(smiles, y)
+    >>> sorted(path.name for path in Path(directory).iterdir())
+    ['checkpoint.pt']
+    >>> again = GNNRegressor(**params).fit(smiles, y)
+    >>> again.resumed_epochs_, len(again.history_)
+    (2, 2)
+    >>> shutil.rmtree(directory)
     """
 
     filename = "checkpoint.pt"

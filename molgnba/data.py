@@ -20,7 +20,20 @@ class GraphDataset(Dataset):
     Parameters
     ----------
     graphs : sequence of torch_geometric.data.Data
+        The featurized molecules (see :func:`molgnba.featurize.featurize_smiles`).
     y : array-like of shape ``n`` or ``n x T``, optional
+        Targets, stored as float32; NaN marks a missing label. Without
+        targets, items carry a 0-dimensional zero tensor.
+
+    Examples
+    --------
+    >>> from molgnba.data import GraphDataset
+    >>> from molgnba.featurize import featurize_smiles
+    >>> graphs, _ = featurize_smiles(["CCO", "c1ccccc1"], cache=None)
+    >>> dataset = GraphDataset(graphs, y=[0.5, -1.6])
+    >>> graph, target, index = dataset[1]
+    >>> len(dataset), graph.num_nodes, target, index
+    (2, 6, tensor(-1.6000), 1)
     """
 
     def __init__(self, graphs: Sequence[Data], y=None):
@@ -44,6 +57,30 @@ def collate_graphs(items) -> tuple[Batch, torch.Tensor]:
 
     The batch carries ``sample_index`` (long tensor of shape ``B``): each
     graph's position in the dataset it came from.
+
+    Parameters
+    ----------
+    items : sequence of tuple
+        ``(graph, target, index)`` items as :class:`GraphDataset` returns them.
+
+    Returns
+    -------
+    batch : torch_geometric.data.Batch
+        The ``B`` graphs as one disconnected graph, with ``sample_index``.
+    targets : torch.Tensor of shape ``B`` or ``B x T``
+        The targets, stacked.
+
+    Examples
+    --------
+    >>> from molgnba.data import GraphDataset, collate_graphs
+    >>> from molgnba.featurize import featurize_smiles
+    >>> graphs, _ = featurize_smiles(["CCO", "CC", "c1ccccc1"], cache=None)
+    >>> dataset = GraphDataset(graphs, y=[[0.5, 1.0], [0.1, 0.0], [-1.6, 1.0]])
+    >>> batch, targets = collate_graphs([dataset[2], dataset[0]])
+    >>> batch.num_graphs, batch.num_nodes, targets.shape
+    (2, 9, torch.Size([2, 2]))
+    >>> batch.sample_index
+    tensor([2, 0])
     """
     graphs, targets, indices = zip(*items)
     batch = Batch.from_data_list(list(graphs))
@@ -65,6 +102,20 @@ class ValidationSplit:
     stratified : bool, default=False
         Request a stratified split; ignored where stratification is impossible.
     random_state : int or None
+        Seed of the split; None draws a different split each time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from molgnba.data import GraphDataset, ValidationSplit
+    >>> from molgnba.featurize import featurize_smiles
+    >>> graphs, _ = featurize_smiles(["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"], cache=None)
+    >>> split = ValidationSplit(0.25, random_state=0)
+    >>> train, valid = split(GraphDataset(graphs, np.arange(8.0)))
+    >>> len(train), len(valid)
+    (6, 2)
+    >>> sorted([*train.indices, *valid.indices]) == list(range(8))
+    True
     """
 
     def __init__(self, fraction: float = 0.1, stratified: bool = False, random_state=None):
@@ -73,6 +124,35 @@ class ValidationSplit:
         self.random_state = random_state
 
     def split_indices(self, n_samples: int, y=None) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the training and validation samples.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of samples to split.
+        y : array-like of shape ``n_samples``, optional
+            Class labels, used for stratification where requested and possible.
+
+        Returns
+        -------
+        train, valid : ndarray of int
+            Sorted, disjoint positions that together cover ``range(n_samples)``;
+            ``valid`` holds ``round(fraction * n_samples)`` of them.
+
+        Raises
+        ------
+        ValueError
+            If that leaves no sample for validation or none for training.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from molgnba.data import ValidationSplit
+        >>> y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1])
+        >>> train, valid = ValidationSplit(0.4, stratified=True, random_state=0).split_indices(10, y)
+        >>> len(train), len(valid), np.bincount(y[valid]).tolist()  # classes in proportion
+        (6, 4, [2, 2])
+        """
         indices = np.arange(n_samples)
         n_valid = int(round(self.fraction * n_samples))
         if n_valid < 1 or n_valid >= n_samples:
@@ -113,6 +193,24 @@ class FixedValidationSplit:
     Parameters
     ----------
     valid_index : array-like of int
+        Positions of the validation rows; duplicates are ignored.
+
+    Examples
+    --------
+    >>> from molgnba.data import FixedValidationSplit, GraphDataset
+    >>> from molgnba.featurize import featurize_smiles
+    >>> graphs, _ = featurize_smiles(["C", "CC", "CCC", "CCO", "CCN"], cache=None)
+    >>> train, valid = FixedValidationSplit([3, 4])(GraphDataset(graphs, [0.0, 1.0, 2.0, 1.5, 1.2]))
+    >>> train.indices.tolist(), valid.indices.tolist()
+    ([0, 1, 2], [3, 4])
+
+    With an estimator, fit on train and validation rows together:
+
+    >>> from molgnba import GNNRegressor
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0,
+    ...                    train_split=FixedValidationSplit([3, 4]))
+    >>> reg.fit(["C", "CC", "CCC", "CCO", "CCN"], [0.0, 1.0, 2.0, 1.5, 1.2]).best_epoch_
+    1
     """
 
     def __init__(self, valid_index):

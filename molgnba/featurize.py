@@ -73,6 +73,28 @@ class MoleculeFeaturizer:
         Number of possible codes for each atom feature column.
     bond_feature_dims : list of int
         Number of possible codes for each bond feature column.
+
+    Examples
+    --------
+    A feature set of the element (C, N, O or other) and the bond order
+    (single, double, triple, aromatic or other):
+
+    >>> from rdkit import Chem
+    >>> from molgnba.featurize import MoleculeFeaturizer
+    >>> class ElementFeaturizer(MoleculeFeaturizer):
+    ...     name = "element"
+    ...     atom_feature_dims = [4]
+    ...     bond_feature_dims = [5]
+    ...     def atom_features(self, atom):
+    ...         return ({"C": 0, "N": 1, "O": 2}.get(atom.GetSymbol(), 3),)
+    ...     def bond_features(self, bond):
+    ...         order = {1.0: 0, 2.0: 1, 3.0: 2, 1.5: 3}
+    ...         return (order.get(bond.GetBondTypeAsDouble(), 4),)
+    >>> graph = ElementFeaturizer()(Chem.MolFromSmiles("OC(=O)CS"))
+    >>> graph.x[:, 0].tolist(), graph.edge_attr[::2, 0].tolist()
+    ([2, 0, 2, 0, 3], [0, 1, 0, 0])
+    >>> graph.edge_index.shape, ElementFeaturizer().signature
+    (torch.Size([2, 8]), 'element:1')
     """
 
     name = "base"
@@ -81,9 +103,51 @@ class MoleculeFeaturizer:
     bond_feature_dims: list[int] = []
 
     def atom_features(self, atom: Chem.Atom) -> tuple[int, ...]:
+        """The integer codes of one atom, one per column of :attr:`atom_feature_dims`.
+
+        Parameters
+        ----------
+        atom : rdkit.Chem.Atom
+
+        Returns
+        -------
+        tuple of int
+            Code ``k`` of column ``c`` lies in ``[0, atom_feature_dims[c])``;
+            the last value means "other".
+
+        Examples
+        --------
+        >>> from rdkit import Chem
+        >>> from molgnba.featurize import HuFeaturizer
+        >>> mol = Chem.MolFromSmiles("C[C@H](N)O")
+        >>> HuFeaturizer().atom_features(mol.GetAtomWithIdx(1))  # carbon (code 5), counter-clockwise
+        (5, 2)
+        """
         raise NotImplementedError
 
     def bond_features(self, bond: Chem.Bond) -> tuple[int, ...]:
+        """The integer codes of one bond, one per column of :attr:`bond_feature_dims`.
+
+        Both directions of the bond get these codes.
+
+        Parameters
+        ----------
+        bond : rdkit.Chem.Bond
+
+        Returns
+        -------
+        tuple of int
+            Code ``k`` of column ``c`` lies in ``[0, bond_feature_dims[c])``;
+            the last value means "other".
+
+        Examples
+        --------
+        >>> from rdkit import Chem
+        >>> from molgnba.featurize import HuFeaturizer
+        >>> mol = Chem.MolFromSmiles("CC=O")
+        >>> HuFeaturizer().bond_features(mol.GetBondWithIdx(1))  # double bond, no direction
+        (1, 0)
+        """
         raise NotImplementedError
 
     def __call__(self, mol: Chem.Mol) -> Data:
@@ -362,7 +426,42 @@ _FEATURIZERS: dict[str, type[MoleculeFeaturizer]] = {}
 def register_featurizer(cls: type[MoleculeFeaturizer]) -> type[MoleculeFeaturizer]:
     """Make ``cls`` available to estimators as ``featurizer=cls.name``.
 
-    Usable as a class decorator.
+    Usable as a class decorator. A later registration under the same name
+    replaces the earlier one. Register a custom featurizer before loading a
+    model saved with it (see :mod:`molgnba.persistence`).
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of :class:`MoleculeFeaturizer` with a unique ``name``.
+
+    Returns
+    -------
+    type
+        ``cls`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``cls`` is not a :class:`MoleculeFeaturizer` subclass.
+
+    Examples
+    --------
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.featurize import HuFeaturizer, featurize_smiles, register_featurizer
+    >>> @register_featurizer
+    ... class ChiralityBlindFeaturizer(HuFeaturizer):
+    ...     # Hu et al.'s features with every chirality tag set to "unspecified".
+    ...     name = "hu2019-achiral"
+    ...     def atom_features(self, atom):
+    ...         return super().atom_features(atom)[:1] + (0,)
+    >>> graph = featurize_smiles(["C[C@H](N)O"], "hu2019-achiral", cache=None)[0][0]
+    >>> graph.x[:, 1].tolist()
+    [0, 0, 0, 0]
+    >>> reg = GNNRegressor(featurizer="hu2019-achiral", num_layers=1, hidden_dim=8, max_epochs=1,
+    ...                    train_split=None, random_state=0)
+    >>> reg.fit(["C[C@H](N)O", "C[C@@H](N)O", "CCO"], [1.0, 2.0, 0.5]).predict(["CCN"]).shape
+    (1,)
     """
     if not (isinstance(cls, type) and issubclass(cls, MoleculeFeaturizer)):
         raise TypeError(f"expected a MoleculeFeaturizer subclass, got {cls!r}")
@@ -375,7 +474,39 @@ register_featurizer(ExtendedFeaturizer)
 
 
 def get_featurizer(featurizer: str | MoleculeFeaturizer) -> MoleculeFeaturizer:
-    """Resolve a registry name or pass a featurizer instance through."""
+    """Resolve a registry name or pass a featurizer instance through.
+
+    Parameters
+    ----------
+    featurizer : str or MoleculeFeaturizer
+        A name registered with :func:`register_featurizer` (``"hu2019"``
+        and ``"extended"`` are built in), or an instance.
+
+    Returns
+    -------
+    MoleculeFeaturizer
+        A new instance of the registered class, or ``featurizer`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``featurizer`` is neither a registered name nor an instance.
+
+    Examples
+    --------
+    >>> from molgnba.featurize import HuFeaturizer, get_featurizer
+    >>> get_featurizer("extended")
+    ExtendedFeaturizer()
+    >>> get_featurizer("hu2019").signature
+    'hu2019:1'
+    >>> mine = HuFeaturizer()
+    >>> get_featurizer(mine) is mine
+    True
+    >>> get_featurizer("hu")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown featurizer 'hu'; valid names are [...] (or pass a MoleculeFeaturizer instance)
+    """
     if isinstance(featurizer, MoleculeFeaturizer):
         return featurizer
     if isinstance(featurizer, str) and featurizer in _FEATURIZERS:
@@ -388,7 +519,26 @@ def get_featurizer(featurizer: str | MoleculeFeaturizer) -> MoleculeFeaturizer:
 
 @dataclass(frozen=True)
 class InvalidSmiles:
-    """One input that is not a usable molecule: where, what, and why."""
+    """One input that is not a usable molecule: where, what, and why.
+
+    Attributes
+    ----------
+    position : int
+        0-based position of the input.
+    value : object
+        The input itself.
+    reason : str
+        Why it is not usable, e.g. "RDKit could not parse it".
+
+    Examples
+    --------
+    >>> from molgnba.featurize import check_smiles
+    >>> _, invalid = check_smiles(["CCO", "", float("nan")])
+    >>> invalid[0]
+    InvalidSmiles(position=1, value='', reason='empty string')
+    >>> print(invalid[1])
+    position 2: nan (missing value (NaN))
+    """
 
     position: int
     value: object
@@ -473,7 +623,24 @@ class GraphCache:
     ----------
     max_size : int
         Number of graphs kept; the least recently used go first. A typical
-        drug-like graph takes 2-4 kB.
+        drug-like graph takes 2-4 kB. 0 or less caches nothing.
+
+    Attributes
+    ----------
+    hits, misses : int
+        Look-ups that found a graph, and that did not, since the last
+        :meth:`clear`.
+
+    Examples
+    --------
+    >>> from molgnba.featurize import GraphCache, featurize_smiles
+    >>> cache = GraphCache(max_size=2)
+    >>> _ = featurize_smiles(["CCO", "CCN", "CCC"], cache=cache)
+    >>> len(cache), cache.misses
+    (2, 3)
+    >>> _ = featurize_smiles(["CCC", "CCO"], cache=cache)  # "CCO" was evicted
+    >>> cache.hits, cache.misses
+    (1, 4)
     """
 
     def __init__(self, max_size: int = 200_000):
@@ -484,6 +651,29 @@ class GraphCache:
         self.misses = 0
 
     def get(self, key):
+        """The graph stored under ``key``, or None; counts a hit or a miss.
+
+        A hit makes the graph the most recently used.
+
+        Parameters
+        ----------
+        key : tuple of (str, str)
+            The featurizer's signature and the SMILES string.
+
+        Returns
+        -------
+        torch_geometric.data.Data or None
+
+        Examples
+        --------
+        >>> from molgnba.featurize import GraphCache, featurize_smiles
+        >>> cache = GraphCache()
+        >>> graphs, _ = featurize_smiles(["CCO"], "hu2019", cache=cache)
+        >>> cache.get(("hu2019:1", "CCO")) is graphs[0]
+        True
+        >>> cache.get(("extended:1", "CCO")) is None  # graphs of another featurizer are apart
+        True
+        """
         with self._lock:
             graph = self._graphs.get(key)
             if graph is None:
@@ -494,6 +684,24 @@ class GraphCache:
             return graph
 
     def put(self, key, graph: Data) -> None:
+        """Store ``graph`` under ``key``, evicting the least recently used beyond ``max_size``.
+
+        Parameters
+        ----------
+        key : tuple of (str, str)
+            The featurizer's signature and the SMILES string.
+        graph : torch_geometric.data.Data
+
+        Examples
+        --------
+        >>> from rdkit import Chem
+        >>> from molgnba.featurize import GraphCache, HuFeaturizer
+        >>> cache, featurizer = GraphCache(max_size=1), HuFeaturizer()
+        >>> cache.put((featurizer.signature, "CCO"), featurizer(Chem.MolFromSmiles("CCO")))
+        >>> cache.put((featurizer.signature, "CC"), featurizer(Chem.MolFromSmiles("CC")))
+        >>> len(cache), cache.get((featurizer.signature, "CCO"))
+        (1, None)
+        """
         if self.max_size <= 0:
             return
         with self._lock:
@@ -503,6 +711,17 @@ class GraphCache:
                 self._graphs.popitem(last=False)
 
     def clear(self) -> None:
+        """Drop every graph and reset :attr:`hits` and :attr:`misses`.
+
+        Examples
+        --------
+        >>> from molgnba.featurize import GraphCache, featurize_smiles
+        >>> cache = GraphCache()
+        >>> _ = featurize_smiles(["CCO", "CCN"], cache=cache)
+        >>> cache.clear()
+        >>> len(cache), cache.hits, cache.misses
+        (0, 0, 0)
+        """
         with self._lock:
             self._graphs.clear()
             self.hits = self.misses = 0

@@ -57,7 +57,32 @@ def _as_2d(input: torch.Tensor, target: torch.Tensor, task: str):
 
 
 def label_mask(target: torch.Tensor, task: str) -> torch.Tensor:
-    """Boolean ``B x T`` mask of the present (non-NaN) labels."""
+    """Boolean ``B x T`` mask of the present (non-NaN) labels.
+
+    Parameters
+    ----------
+    target : torch.Tensor of shape ``B`` or ``B x T``
+        Labels or target values; NaN marks a missing label. For
+        ``"multiclass"`` the class indices, shape ``B``.
+    task : {"binary", "multiclass", "regression"}
+        "classification" is accepted as "binary".
+
+    Returns
+    -------
+    torch.Tensor of bool, shape ``B x T`` (``B x 1`` for multiclass)
+        True where the label is present.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.losses import label_mask
+    >>> label_mask(torch.tensor([1.0, float("nan"), 0.0]), "binary")
+    tensor([[ True],
+            [False],
+            [ True]])
+    >>> label_mask(torch.tensor([[1.0, float("nan")], [0.0, 1.0]]), "binary").sum(0)
+    tensor([2, 1])
+    """
     task = _check_task(task)
     target = target.reshape(len(target), -1) if task != "multiclass" else target.reshape(-1, 1)
     return ~torch.isnan(target)
@@ -69,6 +94,45 @@ def per_sample_loss(input: torch.Tensor, target: torch.Tensor, task: str):
     Binary cross-entropy on logits (``binary``), cross-entropy on ``B x C``
     logits (``multiclass``, ``T = 1``), or squared error (``regression``).
     Entries with a missing (NaN) label have loss 0 and mask False.
+
+    Parameters
+    ----------
+    input : torch.Tensor of shape ``B`` or ``B x T``
+        Logits (``binary``), ``B x C`` logits (``multiclass``) or predicted
+        values (``regression``).
+    target : torch.Tensor of shape ``B`` or ``B x T``
+        Labels or target values, NaN where missing; class indices of shape
+        ``B`` for ``multiclass``.
+    task : {"binary", "multiclass", "regression"}
+        "classification" is accepted as "binary".
+
+    Returns
+    -------
+    loss : torch.Tensor of shape ``B x T``
+        The loss of each sample and task; 0 where the label is missing.
+        Differentiable with respect to ``input``.
+    mask : torch.Tensor of bool, shape ``B x T``
+        True where the label is present.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``task``, or ``input`` and ``target`` of different shapes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.losses import per_sample_loss
+    >>> loss, mask = per_sample_loss(
+    ...     torch.tensor([1.0, 2.0, 0.0]), torch.tensor([0.0, 2.0, float("nan")]), "regression")
+    >>> loss
+    tensor([[1.],
+            [0.],
+            [0.]])
+    >>> mask[:, 0].tolist()
+    [True, True, False]
+    >>> loss.sum() / mask.sum()  # what MaskedLoss returns
+    tensor(0.5000)
     """
     task = _check_task(task)
     input, target = _as_2d(input, target, task)
@@ -94,6 +158,40 @@ def relative_gradient_norm(input: torch.Tensor, target: torch.Tensor, task: str)
       the absolute error into ``[0, 1)``.
 
     Entries with a missing label are 0.
+
+    Parameters
+    ----------
+    input : torch.Tensor of shape ``B`` or ``B x T``
+        Logits (``binary``), ``B x C`` logits (``multiclass``) or predicted
+        values (``regression``).
+    target : torch.Tensor of shape ``B`` or ``B x T``
+        Labels or target values, NaN where missing; class indices of shape
+        ``B`` for ``multiclass``.
+    task : {"binary", "multiclass", "regression"}
+        "classification" is accepted as "binary".
+
+    Returns
+    -------
+    torch.Tensor of shape ``B x T``
+        ``g`` in ``[0, 1]`` for each sample and task (``[0, 1)`` for
+        regression); 0 where the label is missing. Differentiable with
+        respect to ``input``; :class:`GNBALoss` detaches it by default.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``task``, or ``input`` and ``target`` of different shapes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.losses import relative_gradient_norm
+    >>> logits = torch.tensor([0.0, 3.0, -3.0, 1.0])
+    >>> labels = torch.tensor([1.0, 1.0, 1.0, float("nan")])
+    >>> relative_gradient_norm(logits, labels, "binary")[:, 0]  # unsure, right, wrong, missing
+    tensor([0.5000, 0.0474, 0.9526, 0.0000])
+    >>> relative_gradient_norm(torch.tensor([1.0]), torch.tensor([1.0]), "regression")
+    tensor([[0.]])
     """
     task = _check_task(task)
     input, target = _as_2d(input, target, task)
@@ -144,6 +242,37 @@ class GNBAOutput:
     """What :meth:`GNBALoss.forward_details` computed for one batch.
 
     All per-sample tensors have shape ``B x T`` and are detached except ``loss``.
+
+    Attributes
+    ----------
+    loss : torch.Tensor
+        The scalar attention-weighted loss, differentiable: call
+        ``backward`` on it.
+    per_sample_loss : torch.Tensor of shape ``B x T``
+        Each sample's unweighted loss (see :func:`per_sample_loss`).
+    gradient_norm : torch.Tensor of shape ``B x T``
+        Each sample's relative gradient norm ``g`` (see
+        :func:`relative_gradient_norm`).
+    attention : torch.Tensor of shape ``B x T``
+        The attention weights; each task's column sums to 1 over its
+        labelled samples.
+    mask : torch.Tensor of bool, shape ``B x T``
+        True where the label is present.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.losses import GNBALoss
+    >>> _ = torch.manual_seed(0)
+    >>> out = GNBALoss("regression").forward_details(
+    ...     torch.tensor([[0.1, 2.0], [0.5, 1.0], [1.5, 0.0]]),
+    ...     torch.tensor([[0.0, 2.0], [1.0, float("nan")], [1.0, 0.0]]))
+    >>> type(out).__name__, out.attention.shape, out.loss.shape
+    ('GNBAOutput', torch.Size([3, 2]), torch.Size([]))
+    >>> out.mask.sum(0).tolist()  # labels per task
+    [3, 2]
+    >>> torch.allclose(out.attention.sum(0), torch.ones(2))  # one softmax per task
+    True
     """
 
     loss: torch.Tensor
@@ -155,7 +284,22 @@ class GNBAOutput:
     def attention_entropy(self) -> torch.Tensor:
         """Entropy of each task's attention, divided by ``log`` of its label count.
 
-        1 means uniform weights, 0 means all weight on one sample. Shape ``T``.
+        1 means uniform weights, 0 means all weight on one sample. A task
+        with fewer than two labels in the batch has entropy 1.
+
+        Returns
+        -------
+        torch.Tensor of shape ``T``
+            Values in ``[0, 1]``, detached.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from molgnba.losses import GNBALoss
+        >>> uniform = GNBALoss("binary", temperature=float("inf"))
+        >>> logits, labels = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 0.0])
+        >>> uniform.forward_details(logits, labels).attention_entropy()
+        tensor([1.])
         """
         return _normalized_entropy(self.attention, self.mask).detach()
 
@@ -303,12 +447,29 @@ class GNBALoss(nn.Module):
 
         Parameters
         ----------
-        gradient_norm, mask : tensors of shape ``B x T``
+        gradient_norm : torch.Tensor of shape ``B x T``
+            The relative gradient norms ``g`` (see :func:`relative_gradient_norm`).
+        mask : torch.Tensor of bool, shape ``B x T``
+            True where the label is present.
 
         Returns
         -------
-        tensor of shape ``B x T``; each task's column sums to 1 over its
-        labelled samples (0 where none is labelled).
+        torch.Tensor of shape ``B x T``
+            Each task's column sums to 1 over its labelled samples (0 where
+            none is labelled); masked-out entries are 0.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from molgnba.losses import GNBALoss
+        >>> _ = torch.manual_seed(0)
+        >>> g = torch.tensor([[0.1], [0.9], [0.5]])
+        >>> mask = torch.tensor([[True], [True], [False]])
+        >>> weights = GNBALoss("binary", attention_dim=8).attention_weights(g, mask)
+        >>> weights.shape, round(weights.sum().item(), 6), weights[2, 0].item()
+        (torch.Size([3, 1]), 1.0, 0.0)
+        >>> GNBALoss("binary", temperature=float("inf")).attention_weights(g, mask)[:, 0]
+        tensor([0.5000, 0.5000, 0.0000])
         """
         g = gradient_norm.unsqueeze(-1)
         if self.adversarial:
@@ -327,7 +488,36 @@ class GNBALoss(nn.Module):
         return torch.where(mask, weights, torch.zeros_like(weights))
 
     def forward_details(self, input: torch.Tensor, target: torch.Tensor) -> GNBAOutput:
-        """The loss together with the per-sample quantities behind it."""
+        """The loss together with the per-sample quantities behind it.
+
+        Parameters
+        ----------
+        input : torch.Tensor of shape ``B`` or ``B x T``
+            Logits (``B x C`` for multiclass) or predicted values.
+        target : torch.Tensor of shape ``B`` or ``B x T``
+            Labels or target values; NaN marks a missing label.
+
+        Returns
+        -------
+        GNBAOutput
+            The differentiable scalar ``loss`` (what :meth:`forward`
+            returns) and the detached per-sample loss, gradient norm,
+            attention and label mask.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from molgnba.losses import GNBALoss
+        >>> _ = torch.manual_seed(0)
+        >>> criterion = GNBALoss("binary", attention_dim=4)
+        >>> logits = torch.tensor([2.0, -1.0, 0.5], requires_grad=True)
+        >>> out = criterion.forward_details(logits, torch.tensor([1.0, 0.0, 0.0]))
+        >>> out.loss.backward()  # trains the network and W1, W2 alike
+        >>> logits.grad.shape, criterion.attention[0].weight.grad.shape
+        (torch.Size([3]), torch.Size([4, 1]))
+        >>> torch.equal(out.loss, criterion(logits, torch.tensor([1.0, 0.0, 0.0])))
+        True
+        """
         loss, mask = per_sample_loss(input, target, self.task)
         pred = input.detach() if self.detach_gradient_norm else input
         gradient_norm = relative_gradient_norm(pred, target, self.task)

@@ -25,12 +25,35 @@ class GINEdgeConv(MessagePassing):
     ``h_i' = MLP((1 + eps) * h_i + sum_j ReLU(h_j + e_ij))``. The bond embedding
     ``e_ij`` is specific to the layer. With ``train_eps=False`` eps stays 0.
 
+    Parameters
+    ----------
+    hidden_dim : int
+        Width ``d`` of the node states, in and out; the MLP's hidden layer
+        is ``2 * d`` wide.
+    bond_feature_dims : sequence of int
+        Vocabulary sizes of the bond feature columns, as declared by the
+        featurizer.
+    train_eps : bool, default=False
+        Learn eps (GIN) or keep it at 0 (GIN-0).
+
     Notes
     -----
     Shapes:
 
     - x : ``V x d``; edge_index : ``2 x E``; edge_attr (codes) : ``E x n_bond_features``
     - output : ``V x d``
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rdkit import Chem
+    >>> from molgnba.featurize import HuFeaturizer
+    >>> from molgnba.nn.backbones import GINEdgeConv
+    >>> graph = HuFeaturizer()(Chem.MolFromSmiles("CC=O"))
+    >>> conv = GINEdgeConv(hidden_dim=8, bond_feature_dims=HuFeaturizer.bond_feature_dims)
+    >>> h = torch.randn(graph.num_nodes, 8)
+    >>> conv(h, graph.edge_index, graph.edge_attr).shape
+    torch.Size([3, 8])
     """
 
     def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], train_eps: bool = False):
@@ -63,12 +86,36 @@ class GATEdgeConv(MessagePassing):
     the bond type reaches the message itself. Self-loops carry their own bond
     code (the "other" value of every column).
 
+    Parameters
+    ----------
+    hidden_dim : int
+        Width ``d`` of the node states, in and out, and of each head.
+    bond_feature_dims : sequence of int
+        Vocabulary sizes of the bond feature columns, as declared by the
+        featurizer; the last code of each column marks self-loops.
+    heads : int, default=2
+        Attention heads; their outputs are averaged.
+    negative_slope : float, default=0.2
+        Slope of the LeakyReLU applied to the attention scores.
+
     Notes
     -----
     Shapes:
 
     - x : ``V x d``; edge_index : ``2 x E``; edge_attr (codes) : ``E x n_bond_features``
     - output : ``V x d``
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rdkit import Chem
+    >>> from molgnba.featurize import HuFeaturizer
+    >>> from molgnba.nn.backbones import GATEdgeConv
+    >>> graph = HuFeaturizer()(Chem.MolFromSmiles("CC=O"))
+    >>> conv = GATEdgeConv(hidden_dim=8, bond_feature_dims=HuFeaturizer.bond_feature_dims, heads=4)
+    >>> h = torch.randn(graph.num_nodes, 8)
+    >>> conv(h, graph.edge_index, graph.edge_attr).shape
+    torch.Size([3, 8])
     """
 
     def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], heads: int = 2,
@@ -109,6 +156,26 @@ class NodeBatchNorm(nn.BatchNorm1d):
     A training batch can hold one single-atom molecule (the last batch of an
     epoch, say); batch statistics of one value are undefined, so such a batch
     is normalised with the running statistics instead of failing.
+
+    Parameters
+    ----------
+    num_features : int
+        Width of the node states.
+    eps, momentum, affine, track_running_stats, bias, device, dtype
+        As for :class:`torch.nn.BatchNorm1d`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.nn.backbones import NodeBatchNorm
+    >>> one_atom = torch.tensor([[1.0, -2.0, 0.5]])
+    >>> torch.nn.BatchNorm1d(3).train()(one_atom)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected more than 1 value per channel when training, ...
+    >>> out = NodeBatchNorm(3).train()(one_atom)  # the running statistics: mean 0, variance 1
+    >>> out.shape, torch.allclose(out, one_atom, atol=1e-4)
+    (torch.Size([1, 3]), True)
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -143,6 +210,18 @@ class MessagePassingBackbone(nn.Module):
     -----
     ``forward`` returns a list of ``num_layers + 1`` tensors of shape ``V x hidden_dim``: the atom
     embedding, then each layer's output.
+
+    Examples
+    --------
+    >>> from rdkit import Chem
+    >>> from molgnba.featurize import HuFeaturizer
+    >>> from molgnba.nn.backbones import MessagePassingBackbone
+    >>> graph = HuFeaturizer()(Chem.MolFromSmiles("c1ccccc1O"))
+    >>> backbone = MessagePassingBackbone(HuFeaturizer.atom_feature_dims, HuFeaturizer.bond_feature_dims,
+    ...                                   num_layers=2, hidden_dim=16, backbone="gat")
+    >>> layer_outputs = backbone(graph.x, graph.edge_index, graph.edge_attr)
+    >>> len(layer_outputs), layer_outputs[-1].shape
+    (3, torch.Size([7, 16]))
     """
 
     def __init__(

@@ -24,6 +24,16 @@ class CategoricalEmbedding(nn.Module):
 
     - input : long tensor of shape ``N x len(feature_dims)``
     - output : float tensor of shape ``N x embedding_dim``
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.nn.embedding import CategoricalEmbedding
+    >>> embedding = CategoricalEmbedding([119, 4], embedding_dim=8)  # atom type, chirality
+    >>> codes = torch.tensor([[5, 0], [5, 0], [7, 0]])  # C, C, O
+    >>> out = embedding(codes)
+    >>> out.shape, torch.equal(out[0], out[1])
+    (torch.Size([3, 8]), True)
     """
 
     def __init__(self, feature_dims: Sequence[int], embedding_dim: int):

@@ -35,6 +35,17 @@ class MolecularGNN(nn.Module):
 
     - input : a :class:`torch_geometric.data.Batch` of ``B`` graphs
     - output : ``B x n_outputs``
+
+    Examples
+    --------
+    >>> from torch_geometric.data import Batch
+    >>> from molgnba.featurize import HuFeaturizer, featurize_smiles
+    >>> from molgnba.nn.model import MolecularGNN
+    >>> graphs, _ = featurize_smiles(["CCO", "c1ccccc1"], HuFeaturizer(), cache=None)
+    >>> model = MolecularGNN(HuFeaturizer.atom_feature_dims, HuFeaturizer.bond_feature_dims,
+    ...                      n_outputs=3, num_layers=2, hidden_dim=8)
+    >>> model(Batch.from_data_list(graphs)).shape
+    torch.Size([2, 3])
     """
 
     def __init__(
@@ -61,7 +72,28 @@ class MolecularGNN(nn.Module):
         self.head = nn.Linear(self.readout.out_dim, n_outputs)
 
     def embed(self, batch) -> torch.Tensor:
-        """Graph embeddings of shape ``B x readout.out_dim``."""
+        """Graph embeddings of shape ``B x readout.out_dim``: the input of the head.
+
+        Parameters
+        ----------
+        batch : torch_geometric.data.Batch
+            ``B`` featurized molecules.
+
+        Returns
+        -------
+        torch.Tensor of shape ``B x readout.out_dim``
+
+        Examples
+        --------
+        >>> from torch_geometric.data import Batch
+        >>> from molgnba.featurize import HuFeaturizer, featurize_smiles
+        >>> from molgnba.nn.model import MolecularGNN
+        >>> graphs, _ = featurize_smiles(["CCO", "c1ccccc1"], HuFeaturizer(), cache=None)
+        >>> model = MolecularGNN(HuFeaturizer.atom_feature_dims, HuFeaturizer.bond_feature_dims,
+        ...                      num_layers=2, hidden_dim=8)
+        >>> model.embed(Batch.from_data_list(graphs)).shape  # (2 layers + atom embedding) x 8
+        torch.Size([2, 24])
+        """
         layer_outputs = self.backbone(batch.x, batch.edge_index, batch.edge_attr)
         return self.readout(layer_outputs, batch.batch, batch.num_graphs)
 

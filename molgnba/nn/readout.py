@@ -30,6 +30,19 @@ class LayerwiseReadout(nn.Module):
     - layer_outputs : ``num_layers + 1`` tensors of shape ``V x hidden_dim``
     - batch : long tensor of shape ``V`` (graph index of each node)
     - output : ``B x out_dim`` where ``out_dim`` is ``(num_layers + 1) * hidden_dim`` for "concat" and ``hidden_dim`` otherwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.nn.readout import LayerwiseReadout
+    >>> layer_outputs = [torch.ones(3, 4), 2 * torch.ones(3, 4), 3 * torch.ones(3, 4)]
+    >>> batch = torch.tensor([0, 0, 1])  # nodes 0 and 1 form graph 0, node 2 graph 1
+    >>> readout = LayerwiseReadout(num_layers=2, hidden_dim=4)
+    >>> readout(layer_outputs, batch, num_graphs=2).shape, readout.out_dim
+    (torch.Size([2, 12]), 12)
+    >>> LayerwiseReadout(2, 4, pooling="sum", jumping_knowledge="last")(layer_outputs, batch, 2)
+    tensor([[6., 6., 6., 6.],
+            [3., 3., 3., 3.]])
     """
 
     def __init__(self, num_layers: int, hidden_dim: int, pooling="mean", jumping_knowledge="concat"):
