@@ -43,7 +43,28 @@ exit status:
 
 
 class CLIError(Exception):
-    """An error reported as one line on stderr, with an exit status."""
+    """An error reported as one line on stderr, with an exit status.
+
+    :func:`main` prints ``molgnba: error: <message>`` and returns ``code``
+    instead of showing a traceback.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong and, where possible, what to do about it.
+    code : int, default=EXIT_USAGE
+        The exit status: ``EXIT_USAGE`` (2) for errors in the input,
+        ``EXIT_FAILURE`` (1) for failures while running.
+
+    Examples
+    --------
+    >>> from molgnba.cli import EXIT_FAILURE, CLIError
+    >>> error = CLIError("input file 'data.csv' does not exist")
+    >>> str(error), error.code
+    ("input file 'data.csv' does not exist", 2)
+    >>> CLIError("out of memory", code=EXIT_FAILURE).code
+    1
+    """
 
     def __init__(self, message: str, code: int = EXIT_USAGE):
         super().__init__(message)
@@ -645,7 +666,27 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``molgnba`` command."""
+    """The argument parser of the ``molgnba`` command.
+
+    The ``benchmark`` command is listed, but :func:`main` hands its
+    arguments to ``python -m molgnba.benchmark`` before this parser sees them.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With the ``fit``, ``predict``, ``evaluate`` and ``benchmark``
+        subcommands; options left out are None, so that the estimators'
+        own defaults apply.
+
+    Examples
+    --------
+    >>> from molgnba.cli import build_parser
+    >>> args = build_parser().parse_args(
+    ...     ["fit", "train.csv", "-o", "model.molgnba", "--target", "logS", "--task", "regression",
+    ...      "--epochs", "50"])
+    >>> args.command, args.target, args.epochs, args.hidden_dim
+    ('fit', ['logS'], 50, None)
+    """
     from molgnba import GNNClassifier, __version__
 
     # The help shows the estimators' own defaults, so it cannot drift from them.
@@ -782,10 +823,49 @@ def _split_benchmark(argv: list[str]):
 def main(argv=None) -> int:
     """Run the ``molgnba`` command with ``argv`` (default: ``sys.argv[1:]``).
 
+    Errors are printed as one line on stderr (the full traceback with
+    ``--debug``); nothing is raised, except with ``--debug``.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments after the program name, e.g.
+        ``["predict", "model.molgnba", "in.csv", "-o", "out.csv"]``.
+
     Returns
     -------
     int
-        The exit status: 0 success, 1 runtime failure, 2 usage or input error.
+        The exit status: 0 success, 1 runtime failure, 2 usage or input error
+        (130 if interrupted with Ctrl-C).
+
+    Examples
+    --------
+    Train a model on a CSV file, then add its predictions to another; rows
+    that cannot be predicted say why:
+
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from molgnba.cli import main
+    >>> directory = tempfile.TemporaryDirectory()
+    >>> train, model, screen, out = (os.path.join(directory.name, name)
+    ...                              for name in ("train.csv", "model.molgnba", "screen.csv", "out.csv"))
+    >>> pd.DataFrame({"smiles": ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"],
+    ...               "logS": [-0.6, -1.4, -1.9, -2.6, 1.1, 0.8, -1.2, -1.6]}).to_csv(train, index=False)
+    >>> main(["fit", train, "-o", model, "--target", "logS", "--task", "regression",
+    ...       "--epochs", "1", "--hidden-dim", "8", "--num-layers", "1", "--seed", "0", "-q"])
+    0
+    >>> pd.DataFrame({"id": ["a", "b"], "smiles": ["CCCO", "C1CC"]}).to_csv(screen, index=False)
+    >>> main(["predict", model, screen, "-o", out, "-q"])
+    0
+    >>> result = pd.read_csv(out)
+    >>> list(result.columns), result["molgnba_error"].tolist()
+    (['id', 'smiles', 'logS_pred', 'molgnba_error'], [nan, 'RDKit could not parse it'])
+
+    An error in the input prints one line on stderr and returns status 2:
+
+    >>> main(["predict", model, os.path.join(directory.name, "missing.csv"), "-o", out, "-q"])
+    2
+    >>> directory.cleanup()
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv

@@ -62,8 +62,36 @@ def _set_torch_threads(n: int) -> int:
 def set_worker_threads(client, torch_threads: int | None = 1) -> dict:
     """Set the number of torch threads in every worker process of ``client``.
 
-    ``None`` (or ``"auto"``) gives each worker as many torch threads as it has
-    Dask threads (``threads_per_worker``). Returns ``{worker address: threads}``.
+    Parameters
+    ----------
+    client : dask.distributed.Client
+        The cluster's client.
+    torch_threads : int, None or "auto", default=1
+        Torch intra-op threads per worker. ``None`` (or ``"auto"``) gives each
+        worker as many torch threads as it has Dask threads
+        (``threads_per_worker``).
+
+    Returns
+    -------
+    dict
+        ``{worker address: torch threads now set}``.
+
+    Examples
+    --------
+    A cluster in this process (``processes=False``), where the one worker
+    shares this process's torch settings:
+
+    >>> import torch
+    >>> from dask.distributed import Client, LocalCluster
+    >>> from molgnba.distributed import set_worker_threads
+    >>> before = torch.get_num_threads()
+    >>> cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    >>> client = Client(cluster)
+    >>> list(set_worker_threads(client, 1).values())
+    [1]
+    >>> list(set_worker_threads(client, "auto").values())  # threads_per_worker
+    [2]
+    >>> client.close(); cluster.close(); torch.set_num_threads(before)
     """
     if torch_threads is None or torch_threads == "auto":
         nthreads = client.nthreads()
@@ -92,6 +120,33 @@ def fit_dask(search, X, y=None, *, client=None, torch_threads: int | None = 1, *
     -------
     search
         Fitted; ``search.n_jobs`` is honoured (None means all Dask workers).
+
+    Examples
+    --------
+    On a cluster, each candidate's fits run on the workers::
+
+        from dask.distributed import Client
+        client = Client("tcp://scheduler:8786")
+        fit_dask(search, smiles, y, client=client)  # torch_threads=1 on every worker
+
+    The same on a cluster in this process, small enough to run here:
+
+    >>> from dask.distributed import Client, LocalCluster
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.distributed import fit_dask
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
+    >>> y = [-0.6, -1.4, -1.9, -2.6, 1.1, 0.8, -1.2, -1.6]
+    >>> search = GridSearchCV(
+    ...     GNNRegressor(num_layers=1, max_epochs=1, train_split=None, random_state=0),
+    ...     {"hidden_dim": [4, 8]}, cv=2)
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    ...     with Client(cluster) as client:
+    ...         search = fit_dask(search, smiles, y, client=client, torch_threads=None)
+    >>> search.cv_results_["params"], search.n_splits_  # 2 candidates x 2 folds
+    ([{'hidden_dim': 4}, {'hidden_dim': 8}], 2)
+    >>> search.best_estimator_.predict(["CCCO"]).shape  # refitted on all the data
+    (1,)
     """
     import joblib
 
@@ -157,6 +212,23 @@ def predict_dask(
         turns object columns into strings, for non-numeric labels). Call
         ``.compute()`` for pandas, or write it out with ``to_csv`` /
         ``to_parquet`` without collecting it.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import pandas as pd
+    >>> from dask.distributed import Client, LocalCluster
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.distributed import predict_dask
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> reg = reg.fit(smiles, [-0.6, -1.4, -1.9, -2.6, 1.1, 0.8, -1.2, -1.6])
+    >>> library = dd.from_pandas(pd.DataFrame({"smiles": ["CCCO", "C1CC", "CCS", "CCF"]}), npartitions=2)
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+    ...     with Client(cluster) as client:
+    ...         predictions = predict_dask(reg, library, client=client, torch_threads=None).compute()
+    >>> predictions.name, predictions.isna().tolist()
+    ('predict', [False, True, False, False])
     """
     import dask.dataframe as dd
     import pandas as pd

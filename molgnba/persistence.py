@@ -80,7 +80,29 @@ _CLASS_DTYPE_KINDS = set("biufUO")
 
 
 class ModelVersionWarning(UserWarning):
-    """A model file was written by a molgnba of another major.minor version."""
+    """A model file was written by a molgnba of another major.minor version.
+
+    :func:`load_model` and :func:`read_metadata` issue it and load the model
+    all the same: the file format is checked separately, but the model code
+    may have changed. Turn it into an error where a model must be run by the
+    version that trained it.
+
+    Examples
+    --------
+    >>> import os, tempfile, warnings
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.persistence import ModelVersionWarning, load_model, save_model
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> reg = reg.fit(smiles, [float(len(s)) for s in smiles])
+    >>> with tempfile.TemporaryDirectory() as directory, warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ModelVersionWarning)  # refuse files of other versions
+    ...     path = save_model(reg, os.path.join(directory, "model.molgnba"))
+    ...     print(type(load_model(path)).__name__)  # written by this version: loads
+    GNNRegressor
+    >>> issubclass(ModelVersionWarning, UserWarning)
+    True
+    """
 
 
 def _estimator_classes() -> dict:

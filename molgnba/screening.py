@@ -166,6 +166,22 @@ def predict_iter(
         If the estimator is not fitted.
     ValueError
         For an unknown ``method`` or a ``chunk_size`` below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from molgnba import GNNClassifier
+    >>> from molgnba.screening import predict_iter
+    >>> smiles = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"]
+    >>> clf = GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> clf = clf.fit(smiles, [0, 0, 1, 1, 0, 0, 1, 1])
+    >>> library = (s for s in ["CCS", "not a smiles", "CCF", "CCCCO", "c1ccoc1"])  # any iterable
+    >>> chunks = predict_iter(clf, library, chunk_size=2, method="predict_proba")
+    >>> [chunk.shape for chunk in chunks]
+    [(2, 2), (2, 2), (1, 2)]
+    >>> proba = np.vstack(list(predict_iter(clf, ["CCS", "not a smiles"], method="predict_proba")))
+    >>> np.isnan(proba).all(axis=1).tolist()  # the invalid SMILES gives a row of NaN
+    [False, True]
     """
     _check_estimator(estimator, method)
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
@@ -243,6 +259,31 @@ def predict_file(
     dict
         ``n_rows`` (rows written), ``n_invalid`` (rows with NaN predictions)
         and ``columns`` (the prediction columns).
+
+    Raises
+    ------
+    KeyError
+        If the input has no ``smiles_column``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.screening import predict_file
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> reg = reg.fit(smiles, [float(len(s)) for s in smiles])
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     library, hits = os.path.join(directory, "library.csv"), os.path.join(directory, "out.csv")
+    ...     frame = pd.DataFrame({"id": [101, 102, 103], "smiles": ["CCS", "C1CC", "CCF"]})
+    ...     frame.to_csv(library, index=False)
+    ...     summary = predict_file(reg, library, hits, chunk_size=2)
+    ...     out = pd.read_csv(hits)
+    >>> summary
+    {'n_rows': 3, 'n_invalid': 1, 'columns': ['predict']}
+    >>> list(out.columns), out["predict"].isna().tolist()
+    (['id', 'smiles', 'predict'], [False, True, False])
     """
     import pandas as pd
 

@@ -45,7 +45,39 @@ PAPER_HYPERPARAMETERS = {"num_layers": 5, "hidden_dim": 300, "lr": 1e-3, "batch_
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One cell of the protocol."""
+    """One cell of the protocol.
+
+    Parameters
+    ----------
+    dataset : str
+        A MoleculeNet name (see :func:`molgnba.datasets.list_datasets`).
+    backbone : {"gin", "gat"}
+    loss : str
+        A key of :data:`LOSS_VARIANTS`, e.g. "plain" or "gnba".
+    seed : int
+        Seeds both the split and the training.
+    split : {"random", "scaffold"}, default="random"
+        8:1:1 train/validation/test split.
+    epochs : int, default=100
+        Training epochs; the model of the best validation epoch is tested.
+    hyperparameters : dict, default=PAPER_HYPERPARAMETERS
+        Estimator parameters shared by every loss variant.
+
+    Attributes
+    ----------
+    key : str
+        The run's name, unique within a benchmark; its JSON file is
+        ``<key>.json``.
+
+    Examples
+    --------
+    >>> from molgnba.benchmark.runner import RunConfig
+    >>> config = RunConfig("esol", "gin", "gnba", seed=0, epochs=50)
+    >>> config.key
+    'esol-random-gin-gnba-seed0-ep50'
+    >>> config.hyperparameters
+    {'num_layers': 5, 'hidden_dim': 300, 'lr': 0.001, 'batch_size': 32}
+    """
 
     dataset: str
     backbone: str
@@ -57,6 +89,7 @@ class RunConfig:
 
     @property
     def key(self) -> str:
+        """``dataset-split-backbone-loss-seedN-epE``, the name of the run's JSON file."""
         return f"{self.dataset}-{self.split}-{self.backbone}-{self.loss}-seed{self.seed}-ep{self.epochs}"
 
     def __hash__(self):
@@ -68,6 +101,39 @@ def plan_runs(datasets, backbones, losses, seeds, split="random", epochs=100, hy
 
     Ordered so that paired runs finish together: the first two losses (the
     pair) by seed, dataset and backbone, then the cells of any further loss.
+    The focal loss is left out for regression datasets.
+
+    Parameters
+    ----------
+    datasets, backbones, losses : list of str
+        MoleculeNet names, ``"gin"`` / ``"gat"``, and keys of
+        :data:`LOSS_VARIANTS`; the first loss is the baseline of the pairs.
+    seeds : list of int
+    split : {"random", "scaffold"}, default="random"
+    epochs : int, default=100
+    hyperparameters : dict or None, default=None
+        Overrides of :data:`PAPER_HYPERPARAMETERS`, shared by every run.
+
+    Returns
+    -------
+    list of RunConfig
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss variant or dataset.
+
+    Examples
+    --------
+    >>> from molgnba.benchmark.runner import plan_runs
+    >>> configs = plan_runs(["bbbp", "esol"], ["gin"], ["plain", "gnba", "focal"], seeds=[0],
+    ...                     epochs=20, hyperparameters={"hidden_dim": 64})
+    >>> [config.key for config in configs]  # no focal loss for esol, a regression dataset
+    ['bbbp-random-gin-plain-seed0-ep20', 'bbbp-random-gin-gnba-seed0-ep20',
+     'esol-random-gin-plain-seed0-ep20', 'esol-random-gin-gnba-seed0-ep20',
+     'bbbp-random-gin-focal-seed0-ep20']
+    >>> configs[0].hyperparameters
+    {'num_layers': 5, 'hidden_dim': 64, 'lr': 0.001, 'batch_size': 32}
     """
     hyperparameters = {**PAPER_HYPERPARAMETERS, **(hyperparameters or {})}
     unknown = sorted(set(losses) - set(LOSS_VARIANTS))
@@ -109,7 +175,52 @@ def _test_score(estimator, smiles, y, task_type: str) -> float:
 
 
 def run_one(config: RunConfig, data_home=None, device="cpu", verbose=0) -> dict:
-    """Train and evaluate one cell; return the record that goes into its JSON."""
+    """Train and evaluate one cell; return the record that goes into its JSON.
+
+    The estimator trains on the training part of the split, keeps the
+    weights of its best epoch on the validation part, and is scored on the
+    test part with the dataset's metric (ROC-AUC or RMSE).
+
+    Parameters
+    ----------
+    config : RunConfig
+    data_home : str, path or None, default=None
+        Directory with the dataset file. None looks in the usual places (see
+        :func:`molgnba.datasets.load_moleculenet`) and downloads it if needed.
+    device : str, default="cpu"
+    verbose : int, default=0
+        The estimator's ``verbose``.
+
+    Returns
+    -------
+    dict
+        JSON-serializable: the ``config`` and ``key``, ``test_score``,
+        ``valid_score``, ``best_epoch``, the split sizes, the per-epoch
+        ``history``, the per-sample ``train_gradient_norm`` and
+        ``train_attention`` of the training molecules, ``wall_seconds`` and
+        the ``environment`` (versions, device, threads).
+
+    Examples
+    --------
+    A short run on a 10-molecule stand-in for ESOL:
+
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from molgnba.benchmark.runner import RunConfig, run_one
+    >>> data_home = tempfile.TemporaryDirectory()
+    >>> pd.DataFrame({
+    ...     "smiles": ["C", "CC", "CCC", "CCCC", "CCO", "CCCO", "CCN", "CCCl", "c1ccccc1", "c1ccccc1O"],
+    ...     "logSolubility": [-0.6, -1.4, -1.9, -2.6, 1.1, 0.6, 0.8, -1.2, -1.6, 0.0],
+    ... }).to_csv(os.path.join(data_home.name, "esol.csv"), index=False)
+    >>> config = RunConfig("esol", "gin", "gnba", seed=0, epochs=2,
+    ...                    hyperparameters={"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 4})
+    >>> record = run_one(config, data_home=data_home.name)
+    >>> record["key"], record["metric"], record["n_train"], record["n_valid"], record["n_test"]
+    ('esol-random-gin-gnba-seed0-ep2', 'rmse', 8, 1, 1)
+    >>> record["best_epoch"] in (1, 2), len(record["history"]), len(record["train_attention"])
+    (True, 2, 8)
+    >>> data_home.cleanup()
+    """
     import torch
 
     from molgnba import GNNClassifier, GNNRegressor, __version__
@@ -199,7 +310,58 @@ def _run_and_save(config: RunConfig, runs_dir: str, data_home, device, threads) 
 def run_benchmark(configs, out_dir, data_home=None, device="cpu", jobs=1, threads=None, progress=True):
     """Run every config whose JSON is not yet in ``out_dir/runs``.
 
-    Returns the list of ``(key, traceback)`` of failed runs.
+    Each finished run is written at once (atomically) to
+    ``out_dir/runs/<key>.json``, so an interrupted benchmark resumes where it
+    stopped. A run that fails is reported and the others go on.
+
+    Parameters
+    ----------
+    configs : list of RunConfig
+        Usually from :func:`plan_runs`.
+    out_dir : str or path
+        Created if needed.
+    data_home : str, path or None, default=None
+        As in :func:`run_one`.
+    device : str, default="cpu"
+    jobs : int, default=1
+        Runs in parallel, each in its own process.
+    threads : int or None, default=None
+        Torch threads per run; None leaves torch's setting.
+    progress : bool, default=True
+        Show a progress bar over the runs.
+
+    Returns
+    -------
+    list of tuple of (str, str)
+        ``(key, traceback)`` of each failed run; empty if all succeeded.
+
+    Examples
+    --------
+    The paper's protocol, 48 runs of hours each, needs the real data::
+
+        configs = plan_runs(["bbbp", "bace", "lipophilicity", "esol"], ["gin", "gat"],
+                            ["plain", "gnba"], seeds=[0, 1, 2])
+        failures = run_benchmark(configs, "benchmark_results", jobs=4, threads=1)
+
+    A pair of short runs on a 10-molecule stand-in for ESOL:
+
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from molgnba.benchmark.runner import plan_runs, run_benchmark
+    >>> out_dir = tempfile.TemporaryDirectory()
+    >>> pd.DataFrame({
+    ...     "smiles": ["C", "CC", "CCC", "CCCC", "CCO", "CCCO", "CCN", "CCCl", "c1ccccc1", "c1ccccc1O"],
+    ...     "logSolubility": [-0.6, -1.4, -1.9, -2.6, 1.1, 0.6, 0.8, -1.2, -1.6, 0.0],
+    ... }).to_csv(os.path.join(out_dir.name, "esol.csv"), index=False)
+    >>> configs = plan_runs(["esol"], ["gin"], ["plain", "gnba"], seeds=[0], epochs=1,
+    ...                     hyperparameters={"num_layers": 1, "hidden_dim": 8})
+    >>> run_benchmark(configs, out_dir.name, data_home=out_dir.name, progress=False)
+    []
+    >>> sorted(os.listdir(os.path.join(out_dir.name, "runs")))
+    ['esol-random-gin-gnba-seed0-ep1.json', 'esol-random-gin-plain-seed0-ep1.json']
+    >>> run_benchmark(configs, out_dir.name, data_home=out_dir.name, progress=False)  # nothing left to run
+    []
+    >>> out_dir.cleanup()
     """
     from tqdm.auto import tqdm
 
