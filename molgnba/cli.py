@@ -272,6 +272,7 @@ def _fit(args) -> int:
         "backbone": args.backbone, "attentive_loss": args.attentive_loss, "max_epochs": args.epochs,
         "hidden_dim": args.hidden_dim, "num_layers": args.num_layers, "batch_size": args.batch_size,
         "lr": args.lr, "device": args.device, "random_state": args.seed, "invalid_smiles": args.invalid_smiles,
+        "mixed_precision": args.mixed_precision,
     }
     options = {name: value for name, value in options.items() if value is not None}
     options["progress_bar"] = not args.quiet
@@ -739,6 +740,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--batch-size", type=_positive_int, metavar="N", help=f"molecules per batch [{default['batch_size']}]")
     fit.add_argument("--lr", type=_positive_float, help=f"Adam learning rate [{default['lr']}]")
     fit.add_argument("--device", help=f"cpu, cuda, cuda:N or auto [{default['device']}]")
+    fit.add_argument("--mixed-precision", choices=["bfloat16", "float16"],
+                     help="run the network in bfloat16 (fast on CPUs with bfloat16 instructions and recent "
+                          "GPUs) or float16 (GPUs); losses and predictions stay float32 [float32 throughout]")
     fit.add_argument("--seed", type=int, help="random seed, for reproducible training "
                           f"[{'none' if default['random_state'] is None else default['random_state']}]")
     fit.add_argument("--invalid-smiles", choices=["raise", "skip"],

@@ -129,6 +129,14 @@ class TestFit:
         assert load_model(models["multiclass"]).classes_.tolist() == [0, 1, 2]
         assert isinstance(load_model(models["multitask"]), GNNClassifier)
 
+    def test_mixed_precision_is_recorded_and_used_by_the_saved_model(self, files, tmp_path):
+        path = fit_model(files, tmp_path, "bf16.molgnba", "--target", "logS", "--task", "regression",
+                         "--mixed-precision", "bfloat16")
+        assert read_metadata(path)["params"]["mixed_precision"] == "bfloat16"
+        model = load_model(path)
+        assert model.mixed_precision == "bfloat16"
+        assert np.isfinite(model.predict(["CCO", "c1ccccc1O"])).all()
+
     def test_rows_without_their_single_target_are_skipped_with_a_note(self, files, tmp_path, capsys):
         path = tmp_path / "model.molgnba"
         code = main(["fit", str(files["train"]), "--target", "half_logS", "--task", "regression",
