@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["PAPER_TABLE", "load_runs", "results_table", "paired_differences", "write_report"]
+__all__ = ["PAPER_TABLE", "load_runs", "results_table", "paired_differences", "hard_samples", "write_report"]
 
 #: Table I of the GNBA paper (mean, std): random 8:1:1 split, 3 seeds.
 PAPER_TABLE = {
@@ -76,7 +76,10 @@ def _frame(runs) -> pd.DataFrame:
             "metric": run["metric"], "test_score": run["test_score"], "best_epoch": run["best_epoch"],
             "wall_seconds": run["wall_seconds"],
         })
-    return pd.DataFrame(rows)
+    # The columns exist even without runs, so that every table of an empty report is empty.
+    columns = ["dataset", "split", "backbone", "loss", "seed", "epochs", "metric", "test_score", "best_epoch",
+               "wall_seconds"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _better(metric: str) -> int:
@@ -206,6 +209,81 @@ def paired_differences(runs, baseline="plain") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
+    """How many training molecules each loss leaves badly wrong, and their attention.
+
+    A training molecule counts as *left wrong* when its relative gradient
+    norm at the kept epoch exceeds ``threshold``: for classification
+    ``|p - y| > 0.9`` (confidently misclassified), for regression an error
+    above about 2.9 standard deviations of the target. The attentive loss can
+    lower itself by giving such molecules no weight; this table shows whether
+    it did.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Full run records (with ``train_gradient_norm`` and
+        ``train_attention``), e.g. from :func:`load_runs`.
+    threshold : float, default=0.9
+        Gradient norm above which a molecule counts as left wrong.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per dataset, split, backbone and loss: ``runs``,
+        ``wrong_fraction`` (mean over seeds of the share of training molecules
+        above the threshold) and ``wrong_attention`` (mean relative attention
+        of those molecules, 1 = a uniform share; NaN without attention).
+
+    Examples
+    --------
+    >>> from molgnba.benchmark.report import hard_samples
+    >>> run = {"config": {"dataset": "bbbp", "split": "random", "backbone": "gin", "loss": "gnba",
+    ...                   "seed": 0, "epochs": 100},
+    ...        "metric": "roc_auc", "test_score": 0.9, "best_epoch": 10, "wall_seconds": 60.0,
+    ...        "train_gradient_norm": [0.01, 0.02, 0.95, 0.99], "train_attention": [1.5, 1.5, 0.5, 0.5]}
+    >>> table = hard_samples([run])
+    >>> row = table.iloc[0]
+    >>> row["loss"], float(row["wrong_fraction"]), float(row["wrong_attention"])
+    ('gnba', 0.5, 0.5)
+    """
+    rows = []
+    for run in runs:
+        if "train_gradient_norm" not in run:
+            continue
+        config = run["config"]
+        gradient_norm = _values(run, "train_gradient_norm")
+        attention = _values(run, "train_attention") if run.get("train_attention") else np.full_like(gradient_norm, np.nan)
+        labelled = ~np.isnan(gradient_norm)
+        wrong = labelled & (gradient_norm > threshold)
+        rows.append({
+            "dataset": config["dataset"], "split": config["split"], "backbone": config["backbone"],
+            "loss": config["loss"], "wrong_fraction": wrong.sum() / max(labelled.sum(), 1),
+            "wrong_attention": np.nanmean(attention[wrong]) if wrong.any() and not np.isnan(attention[wrong]).all()
+            else np.nan,
+        })
+    columns = ["dataset", "split", "backbone", "loss", "runs", "wrong_fraction", "wrong_attention"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(rows)
+    grouped = frame.groupby(["dataset", "split", "backbone", "loss"], sort=True)
+    table = grouped.agg(runs=("wrong_fraction", "size"), wrong_fraction=("wrong_fraction", "mean"),
+                        wrong_attention=("wrong_attention", "mean")).reset_index()
+    return table[columns]
+
+
+def _hard_samples_markdown(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "_no run records with per-sample data yet_\n"
+    lines = ["| dataset | split | backbone | loss | runs | training molecules left wrong | their mean attention |",
+             "|---|---|---|---|---|---|---|"]
+    for row in table.itertuples():
+        attention = "" if np.isnan(row.wrong_attention) else f"{row.wrong_attention:.3f}"
+        lines.append(f"| {row.dataset} | {row.split} | {row.backbone} | {row.loss} | {row.runs} | "
+                     f"{100 * row.wrong_fraction:.1f} % | {attention} |")
+    return "\n".join(lines) + "\n"
+
+
 def _paired_markdown(diffs: pd.DataFrame) -> str:
     if diffs.empty:
         return "_no complete pairs yet_\n"
@@ -324,7 +402,7 @@ def write_report(out_dir, figures=True) -> Path:
     'report.md'
     >>> [line for line in path.read_text().splitlines() if line.startswith("#")]
     ['# Benchmark report', '## Test scores, random split (mean ± std over seeds)',
-     '## Paired differences against the plain loss', '## Wall time']
+     '## Paired differences against the plain loss', '## Training molecules left wrong', '## Wall time']
     >>> out_dir.cleanup()
     """
     out_dir = Path(out_dir)
@@ -336,6 +414,11 @@ def write_report(out_dir, figures=True) -> Path:
     parts += ["## Paired differences against the plain loss", "",
               "Positive improvement = better than the plain loss on the identical split "
               "(higher ROC-AUC, lower RMSE).", "", _paired_markdown(paired_differences(runs))]
+    parts += ["## Training molecules left wrong", "",
+              "Share of training molecules whose relative gradient norm at the kept epoch exceeds 0.9 "
+              "(confidently misclassified; for regression, an error above about 2.9 standard deviations), "
+              "mean over seeds, and their mean attention (1 = a uniform share of the batch).", "",
+              _hard_samples_markdown(hard_samples(runs))]
     frame = _frame(runs)
     if not frame.empty:
         parts += ["## Wall time", "", f"{frame.wall_seconds.sum() / 3600:.2f} h of training over {len(frame)} runs "

@@ -1,0 +1,155 @@
+"""The paired benchmark: what a user of ``python -m molgnba.benchmark`` relies on.
+
+Runs use a 60-molecule slice of ESOL written to a temporary data directory and
+a one-layer, 8-unit network for 2 epochs, so each takes about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from molgnba.benchmark.__main__ import main as benchmark_main
+from molgnba.benchmark.report import hard_samples, paired_differences, results_table, write_report
+from molgnba.benchmark.runner import RunConfig, _split, plan_runs, run_benchmark, run_one
+
+TINY = {"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def data_home(shared_data_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    pd.read_csv(shared_data_dir / "esol.csv").head(60).to_csv(folder / "esol.csv", index=False)
+    return folder
+
+
+def tiny_config(loss, seed=0):
+    return RunConfig("esol", "gin", loss, seed, epochs=2, hyperparameters=dict(TINY))
+
+
+def record(dataset, backbone, loss, seed, score, metric):
+    config = RunConfig(dataset, backbone, loss, seed)
+    return {"config": {"dataset": dataset, "split": "random", "backbone": backbone, "loss": loss,
+                       "seed": seed, "epochs": 100},
+            "key": config.key, "metric": metric, "test_score": score, "best_epoch": 50, "wall_seconds": 10.0}
+
+
+# --------------------------------------------------------------------- planning
+def test_plan_puts_each_pair_together_and_leaves_focal_out_of_regression():
+    configs = plan_runs(["esol", "bbbp"], ["gin"], ["plain", "gnba", "focal"], seeds=[0, 1])
+    keys = [c.key for c in configs]
+    # The pair of a seed/dataset/backbone is adjacent, before any third loss.
+    assert keys[:2] == ["esol-random-gin-plain-seed0-ep100", "esol-random-gin-gnba-seed0-ep100"]
+    assert all(c.loss != "focal" for c in configs[:8])
+    assert {c.dataset for c in configs if c.loss == "focal"} == {"bbbp"}
+    assert len(configs) == 2 * 2 * 2 + 2
+
+
+def test_plan_refuses_unknown_losses_before_any_run():
+    with pytest.raises(ValueError, match="unknown loss variant.*'gnbaa'"):
+        plan_runs(["esol"], ["gin"], ["plain", "gnbaa"], seeds=[0])
+
+
+def test_split_is_determined_by_the_seed():
+    smiles = [f"C{'C' * k}O" for k in range(100)]
+    first, again, other = _split(smiles, "random", 0), _split(smiles, "random", 0), _split(smiles, "random", 1)
+    for part, same in zip(first, again):
+        np.testing.assert_array_equal(part, same)
+    assert not np.array_equal(first[2], other[2])
+    assert sorted(np.concatenate(first).tolist()) == list(range(100))  # every molecule once
+    assert [len(part) for part in first] == [80, 10, 10]
+
+
+# ------------------------------------------------------------------------ runs
+def test_paired_runs_share_the_split_and_differ_in_the_loss(data_home):
+    plain, gnba = run_one(tiny_config("plain"), data_home=data_home), run_one(tiny_config("gnba"), data_home=data_home)
+    for key in ("n_train", "n_valid", "n_test"):
+        assert plain[key] == gnba[key]
+    assert (plain["n_train"], plain["n_valid"], plain["n_test"]) == (48, 6, 6)
+    assert len(plain["train_gradient_norm"]) == plain["n_train"]
+    assert all(value is None for value in plain["train_attention"])  # no attention without GNBA
+    assert all(value is not None for value in gnba["train_attention"])
+    assert plain["test_score"] != gnba["test_score"]
+    json.dumps(plain)  # the record is what goes into the JSON file
+
+
+def test_a_run_is_repeatable(data_home):
+    first, second = (run_one(tiny_config("gnba", seed=3), data_home=data_home) for _ in range(2))
+    assert first["test_score"] == second["test_score"]
+    assert first["best_epoch"] == second["best_epoch"]
+
+
+def test_rerun_skips_finished_runs_and_reports_failures(data_home, tmp_path):
+    configs = [tiny_config("plain"), tiny_config("gnba")]
+    assert run_benchmark(configs, tmp_path, data_home=data_home, progress=False) == []
+    paths = {c.key: tmp_path / "runs" / f"{c.key}.json" for c in configs}
+    kept = paths[configs[0].key]
+    stamp = kept.stat().st_mtime_ns
+    paths[configs[1].key].unlink()  # as if the benchmark had been killed during this run
+    missing = RunConfig("bbbp", "gin", "plain", 0, epochs=2, hyperparameters=dict(TINY))  # no bbbp.csv there
+    failures = run_benchmark(configs + [missing], tmp_path, data_home=data_home, progress=False)
+    assert kept.stat().st_mtime_ns == stamp, "a finished run was run again"
+    assert paths[configs[1].key].exists()
+    assert [key for key, _ in failures] == [missing.key]
+    assert "bbbp" in failures[0][1]
+    assert not list((tmp_path / "runs").glob("*.tmp"))
+
+
+def test_command_line_runs_a_slice_and_writes_the_report(data_home, tmp_path):
+    arguments = ["--datasets", "esol", "--backbones", "gin", "--seeds", "0", "--epochs", "2",
+                 "--num-layers", "1", "--hidden-dim", "8", "--data-home", str(data_home),
+                 "--out", str(tmp_path), "--no-progress"]
+    assert benchmark_main(arguments) == 0
+    assert sorted(os.listdir(tmp_path / "runs")) == [
+        "esol-random-gin-gnba-seed0-ep2.json", "esol-random-gin-plain-seed0-ep2.json"]
+    report = (tmp_path / "report.md").read_text()
+    assert "| esol | random | gin | gnba | 1 |" in report
+    assert (tmp_path / "figures" / "gradnorm-esol-random-gin.png").exists()
+    assert benchmark_main(["--report-only", "--out", str(tmp_path), "--no-figures"]) == 0
+
+
+# ---------------------------------------------------------------------- report
+def test_paired_differences_count_better_as_positive_for_both_metrics():
+    runs = [
+        record("esol", "gin", "plain", 0, 1.00, "rmse"), record("esol", "gin", "gnba", 0, 0.90, "rmse"),
+        record("esol", "gin", "plain", 1, 1.10, "rmse"), record("esol", "gin", "gnba", 1, 1.20, "rmse"),
+        record("esol", "gin", "plain", 2, 0.95, "rmse"), record("esol", "gin", "gnba", 2, 0.85, "rmse"),
+        record("bbbp", "gat", "plain", 0, 0.90, "roc_auc"), record("bbbp", "gat", "gnba", 0, 0.92, "roc_auc"),
+    ]
+    table = paired_differences(runs).set_index(["dataset", "backbone"])
+    esol, bbbp = table.loc[("esol", "gin")], table.loc[("bbbp", "gat")]
+    assert esol.pairs == 3 and esol.wins == 2
+    assert esol.improvement == pytest.approx((0.10 - 0.10 + 0.10) / 3)
+    assert esol.p_value == pytest.approx(stats.ttest_rel([0.90, 1.20, 0.85], [1.00, 1.10, 0.95]).pvalue)
+    assert bbbp.improvement == pytest.approx(0.02) and bbbp.wins == 1 and np.isnan(bbbp.p_value)
+
+
+def test_results_table_sets_our_cells_beside_the_papers():
+    runs = [record("esol", "gin", "plain", seed, score, "rmse") for seed, score in enumerate([0.8, 0.9, 1.0])]
+    table = results_table(runs)
+    assert "0.900 ± 0.082 (n=3)" in table  # population std, as numpy's default
+    assert "paper 1.074 ± 0.112" in table
+
+
+def test_hard_samples_reports_the_share_left_wrong_and_its_attention():
+    run = record("bbbp", "gin", "gnba", 0, 0.9, "roc_auc")
+    run["train_gradient_norm"] = [0.0, 0.1, 0.95, None, 0.99]  # None: a validation or unlabelled row
+    run["train_attention"] = [1.6, 1.4, 0.1, None, 0.3]
+    plain = record("bbbp", "gin", "plain", 0, 0.92, "roc_auc")
+    plain["train_gradient_norm"], plain["train_attention"] = [0.0, 0.95, 0.1, 0.2], [None] * 4
+    table = hard_samples([run, plain]).set_index("loss")
+    assert table.loc["gnba", "wrong_fraction"] == pytest.approx(0.5)
+    assert table.loc["gnba", "wrong_attention"] == pytest.approx(0.2)
+    assert table.loc["plain", "wrong_fraction"] == pytest.approx(0.25)
+    assert np.isnan(table.loc["plain", "wrong_attention"])
+
+
+def test_report_of_an_empty_directory_says_so(tmp_path):
+    (tmp_path / "runs").mkdir()
+    text = write_report(tmp_path, figures=False).read_text()
+    assert "0 finished runs" in text and "_no complete pairs yet_" in text
