@@ -507,7 +507,7 @@ class _GNNBase(NeuralNet):
     def _check_target_shape(self, y_array: np.ndarray) -> None:
         n_columns = 1 if y_array.ndim == 1 else y_array.shape[1]
         expected = 1 if self.target_ndim_ == 1 else self.n_outputs_
-        if n_columns != expected and not (expected == 1 and y_array.ndim == 2 and n_columns == 1):
+        if n_columns != expected:
             raise ValueError(f"y has {n_columns} task column(s); the estimator was fitted on {expected}")
 
     def notify(self, method_name, **cb_kwargs):
