@@ -109,6 +109,7 @@ def test_command_line_runs_a_slice_and_writes_the_report(data_home, tmp_path):
         "esol-random-gin-gnba-seed0-ep2.json", "esol-random-gin-plain-seed0-ep2.json"]
     report = (tmp_path / "report.md").read_text()
     assert "| esol | random | gin | gnba | 1 |" in report
+    assert "| 1/1 | n/a |" in report or "| 0/1 | n/a |" in report  # one pair: no t-test, said so
     assert (tmp_path / "figures" / "gradnorm-esol-random-gin.png").exists()
     assert benchmark_main(["--report-only", "--out", str(tmp_path), "--no-figures"]) == 0
 

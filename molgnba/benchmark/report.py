@@ -290,9 +290,11 @@ def _paired_markdown(diffs: pd.DataFrame) -> str:
     lines = ["| dataset | split | backbone | loss vs plain | pairs | mean improvement | wins | paired t-test p |",
              "|---|---|---|---|---|---|---|---|"]
     for row in diffs.itertuples():
+        # A t-test needs two pairs; "nan" in a results table reads like a failure.
+        p_value = "n/a" if np.isnan(row.p_value) else f"{row.p_value:.3f}"
         lines.append(
             f"| {row.dataset} | {row.split} | {row.backbone} | {row.loss} | {row.pairs} | "
-            f"{row.improvement:+.4f} | {row.wins}/{row.pairs} | {row.p_value:.3f} |"
+            f"{row.improvement:+.4f} | {row.wins}/{row.pairs} | {p_value} |"
         )
     return "\n".join(lines) + "\n"
 
