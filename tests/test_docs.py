@@ -49,6 +49,25 @@ def test_examples_page_lists_every_example():
         assert f"../examples/{script.name}" in text
 
 
+def test_results_page_tables_match_the_committed_runs(tmp_path):
+    """docs/benchmarks.md shows what the run files say: every table between its
+    report markers is what the report of benchmarks/results/paper-protocol/runs gives."""
+    from molgnba.benchmark.report import write_report
+
+    runs = ROOT / "benchmarks" / "results" / "paper-protocol" / "runs"
+    (tmp_path / "runs").symlink_to(runs)
+    report = write_report(tmp_path, figures=False).read_text()
+    spec = importlib.util.spec_from_file_location("_sync_tables", DOCS / "_scripts" / "sync_benchmark_tables.py")
+    sync_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync_tables)
+
+    page = (DOCS / "benchmarks.md").read_text()
+    assert len(sync_tables.MARKER.findall(page)) >= 3
+    assert sync_tables.sync(report, page) == page, (
+        "docs/benchmarks.md is out of date with the run files: run `python -m molgnba.benchmark --report-only "
+        "--out benchmarks/results/paper-protocol`, then `python docs/_scripts/sync_benchmark_tables.py`")
+
+
 @pytest.mark.slow
 def test_docs_build_without_warnings(shared_data_dir, tmp_path):
     pytest.importorskip("sphinx")
@@ -70,6 +89,8 @@ def test_docs_build_without_warnings(shared_data_dir, tmp_path):
                  "api/index", "api/generated/molgnba.GNNClassifier", "api/generated/molgnba.plotting",
                  "user_guide/attentive_loss", "user_guide/multitask", "user_guide/model_selection"]:
         assert (out / f"{page}.html").is_file(), page
+    # The results page renders its tables (the report markers are comments, not table rows).
+    assert (out / "benchmarks.html").read_text().count("<table") >= 3
     # The user guide shows the figures that the build made.
     attentive = (out / "user_guide" / "attentive_loss.html").read_text()
     images = re.findall(r'<img[^>]+src="([^"]+)"', attentive)
