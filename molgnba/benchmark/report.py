@@ -146,7 +146,8 @@ def results_table(runs, split="random") -> str:
                 if paper is not None:
                     cell += f"<br>paper {paper[0]:.3f} ± {paper[1]:.3f}"
                 cells.append(cell)
-            lines.append(f"| {backbone.upper()}{LOSS_LABELS[loss]} | " + " | ".join(cells) + " |")
+            if any(cells):  # a loss run with one backbone only gets no empty row for the other
+                lines.append(f"| {backbone.upper()}{LOSS_LABELS[loss]} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
