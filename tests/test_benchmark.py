@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from molgnba.benchmark.__main__ import main as benchmark_main
-from molgnba.benchmark.report import hard_samples, paired_differences, results_table, write_report
+from molgnba.benchmark.report import hard_samples, loss_ranking, paired_differences, results_table, write_report
 from molgnba.benchmark.runner import RunConfig, _split, plan_runs, run_benchmark, run_one
 
 TINY = {"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 16}
@@ -138,6 +138,25 @@ def test_results_table_sets_our_cells_beside_the_papers():
     runs.append(record("esol", "gat", "gnba", 0, 0.7, "rmse"))
     assert [line.split(" |")[0] for line in results_table(runs).splitlines()[2:]] == [
         "| GIN", "| GAT + attentive loss (guarded)"]  # no empty rows for losses a backbone was not run with
+
+
+def test_loss_ranking_compares_only_losses_run_on_the_same_seeds(tmp_path):
+    runs = [record("esol", "gin", "plain", seed, score, "rmse") for seed, score in enumerate([1.0, 1.1, 0.9])]
+    runs += [record("esol", "gin", "gnba", seed, score, "rmse") for seed, score in enumerate([0.9, 1.0, 1.2])]
+    runs += [record("esol", "gin", "ghm", seed, score, "rmse") for seed, score in enumerate([0.8, 0.9, 0.85])]
+    runs += [record("esol", "gin", "gnba-paper", 0, 0.5, "rmse")]  # best, but on one seed of three
+    runs += [record("bbbp", "gat", "plain", 0, 0.90, "roc_auc"), record("bbbp", "gat", "focal", 0, 0.92, "roc_auc")]
+    table = loss_ranking(runs).set_index(["dataset", "backbone"])
+    esol, bbbp = table.loc[("esol", "gin")], table.loc[("bbbp", "gat")]
+    assert [loss for loss, _ in esol.ranking] == ["ghm", "plain", "gnba"]  # lower RMSE first
+    assert esol.ranking[0][1] == pytest.approx(0.85) and esol.best == "ghm" and esol.seeds == 3
+    assert esol.left_out == ["gnba-paper"]
+    assert bbbp.best == "focal" and bbbp.ranking[1] == ("plain", pytest.approx(0.90))  # higher ROC-AUC first
+    (tmp_path / "runs").mkdir()
+    for run in runs:
+        (tmp_path / "runs" / f"{run['key']}.json").write_text(json.dumps(run))
+    report = write_report(tmp_path, figures=False).read_text()
+    assert "| esol | random | gin | 3 | ghm | ghm 0.850 > plain 1.000 > gnba 1.033 | gnba-paper |" in report
 
 
 def test_hard_samples_reports_the_share_left_wrong_and_its_attention():
