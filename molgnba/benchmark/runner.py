@@ -27,10 +27,11 @@ __all__ = ["LOSS_VARIANTS", "PAPER_HYPERPARAMETERS", "RunConfig", "plan_runs", "
 #: Estimator settings of each loss variant; everything else is shared within a pair.
 LOSS_VARIANTS: dict[str, dict] = {
     "plain": {"attentive_loss": False},
-    # The package default: GNBA with the entropy guard against attention collapse.
-    "gnba": {"attentive_loss": True},
+    # GNBA with the entropy guard against attention collapse. Spelled out rather than
+    # left to the estimator's defaults, so that a run file keeps its meaning if they change.
+    "gnba": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 1.0},
     # The paper's equation 14 as written: no guard.
-    "gnba-paper": {"attentive_loss": True, "attention_entropy_weight": 0.0},
+    "gnba-paper": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 0.0},
     # Not in the paper: the attention ascends the loss (weight on hard samples),
     # held near entropy 0.9 by the entropy term.
     "gnba-adversarial": {"attentive_loss": True, "adversarial_attention": True, "attention_entropy_weight": 5.0},
