@@ -186,7 +186,7 @@ class _GNNBase(NeuralNet):
         "loss": [StrOptions({"auto", "focal", "ghm"})],
         "attention_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "attention_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
-        "attention_entropy_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "attention_entropy_weight": [Interval(numbers.Real, 0, None, closed="left"), None],
         "attention_weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
         "detach_gradient_norm": ["boolean"],
         "adversarial_attention": ["boolean"],
@@ -224,7 +224,7 @@ class _GNNBase(NeuralNet):
         loss="auto",
         attention_dim=16,
         attention_temperature=1.0,
-        attention_entropy_weight=1.0,
+        attention_entropy_weight=None,
         attention_weight_decay=0.0,
         detach_gradient_norm=True,
         adversarial_attention=False,
@@ -378,6 +378,11 @@ class _GNNBase(NeuralNet):
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
 
+    def _entropy_weight(self) -> float:
+        if self.attention_entropy_weight is not None:
+            return self.attention_entropy_weight
+        return 5.0 if self.adversarial_attention else 1.0
+
     def initialize_criterion(self):
         if self.criterion is not None:
             return super().initialize_criterion()
@@ -389,7 +394,7 @@ class _GNNBase(NeuralNet):
                 task=self._task,
                 attention_dim=self.attention_dim,
                 temperature=self.attention_temperature,
-                entropy_weight=self.attention_entropy_weight,
+                entropy_weight=self._entropy_weight(),
                 detach_gradient_norm=self.detach_gradient_norm,
                 adversarial=self.adversarial_attention,
             )
@@ -835,20 +840,29 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
         Width of the attention (``d_attn``).
     attention_temperature : float, default=1.0
         Divides the attention scores; larger keeps weights nearer uniform.
-    attention_entropy_weight : float, default=1.0
-        Price on low attention entropy, guarding against the attention
-        collapsing onto the easiest samples. 0 gives the paper's loss as
-        written. Provisional default; see the benchmark results.
+    attention_entropy_weight : float or None, default=None
+        Price on low attention entropy. With ``adversarial_attention=False``
+        it guards against the attention collapsing onto the easiest samples
+        (0 gives the paper's loss as written); with
+        ``adversarial_attention=True`` it bounds how far the weight moves
+        onto the hard ones. None means 5.0 with adversarial attention (which
+        keeps the entropy near 0.9) and 1.0 without, the settings the
+        benchmark ran.
     attention_weight_decay : float, default=0.0
         Weight decay on the attention parameters W1, W2 only.
     detach_gradient_norm : bool, default=True
         Treat the relative gradient norm as a constant (see
         :class:`molgnba.GNBALoss`).
-    adversarial_attention : bool, default=False
+    adversarial_attention : bool, default=True
         Train the attention to *raise* the weighted loss while the network
         lowers it, so weight moves onto the hard samples (the paper's intent)
         instead of the easy ones; ``attention_entropy_weight`` bounds how
-        far (about 5 keeps the entropy near 0.9). Not in the paper.
+        far. Not in the paper. The default for classification because it
+        had the best mean test ROC-AUC of the attentive variants on bbbp and
+        bace with both backbones in the benchmark, and it does not leave
+        the confidently misclassified molecules unweighted. False trains the
+        attention to lower the loss, as the paper does (the regressor's
+        default).
     num_layers : int, default=5
     hidden_dim : int, default=300
     dropout : float, default=0.0
@@ -940,6 +954,10 @@ class GNNClassifier(ClassifierMixin, _GNNBase):
     >>> clf.predict_proba(["CCO"]).shape
     (1, 2)
     """
+
+    def __init__(self, backbone="gin", attentive_loss=True, adversarial_attention=True, **kwargs):
+        super().__init__(backbone=backbone, attentive_loss=attentive_loss,
+                         adversarial_attention=adversarial_attention, **kwargs)
 
     def _prepare_targets(self, y_array, rows):
         if y_array.ndim == 2 and y_array.shape[1] > 1:
@@ -1145,6 +1163,11 @@ class GNNRegressor(RegressorMixin, _GNNBase):
         per task (predictions are transformed back). The squared error and
         the relative gradient norm are then in units of the target's
         standard deviation, which makes the defaults work across datasets.
+    adversarial_attention : bool, default=False
+        As in :class:`GNNClassifier`. Off by default for regression: on the
+        regression benchmarks it won as often as it lost against the guarded
+        attention that lowers the loss (entropy price 1, the default
+        ``attention_entropy_weight=None`` without adversarial attention).
     **kwargs
         Every other parameter of :class:`GNNClassifier` (``loss``,
         ``attention_dim``, ..., ``mixed_precision``, ``device``,
