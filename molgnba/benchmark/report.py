@@ -258,7 +258,8 @@ def loss_ranking(runs, baseline="plain") -> pd.DataFrame:
             continue
         sign = _better(group.metric.iloc[0])
         ranking, left_out = [], []
-        for loss in [loss for loss in LOSS_LABELS if loss in set(group.loss)] + sorted(set(group.loss) - set(LOSS_LABELS)):
+        run_losses = set(group.loss)
+        for loss in [loss for loss in LOSS_LABELS if loss in run_losses] + sorted(run_losses - set(LOSS_LABELS)):
             scores = group[(group.loss == loss) & group.seed.isin(seeds)]
             if set(scores.seed) == seeds:
                 ranking.append((loss, round(float(scores.test_score.mean()), 6)))
