@@ -369,8 +369,9 @@ class GNBALoss(nn.Module):
         hardest sample. This is distributionally robust training with a
         learned, entropy-regularized weighting. The reported loss includes
         ``-entropy_weight * (1 - H / log B)``. Not in the paper;
-        :class:`~molgnba.GNNClassifier` trains with it by default, with
-        ``entropy_weight=5`` (entropy near 0.9).
+        :class:`~molgnba.GNNClassifier` and :class:`~molgnba.GNNRegressor`
+        train with it by default, with ``entropy_weight=5`` (entropy near
+        0.9).
 
     Attributes
     ----------
