@@ -19,9 +19,9 @@ It fits BBBP four times: the paper's loss as written
 (``attention_entropy_weight=0``), the entropy guard (a price of 1), a
 stronger guard that also raises the softmax temperature and decays the
 attention weights, all three with the attention trained to lower the loss;
-and the estimators' default, whose attention is trained to *raise* it (``adversarial_attention=True``, entropy price 5), so
-that its weight goes to the hard molecules. ``MOLGNBA_EXAMPLE_EPOCHS``
-shortens training.
+and the estimators' default, whose attention is trained to *raise* it
+(``adversarial_attention=True``, entropy price 5), so that its weight goes
+to the hard molecules. ``MOLGNBA_EXAMPLE_EPOCHS`` shortens training.
 """
 
 import os

@@ -883,8 +883,8 @@ class TestSampleDiagnostics:
         assert (guarded.adversarial, guarded.entropy_weight) == (False, 1.0)
         guarded = GNNRegressor(**TINY, adversarial_attention=False).fit(*reg_data).criterion_
         assert (guarded.adversarial, guarded.entropy_weight) == (False, 1.0)
-        paper = GNNRegressor(**TINY, attention_entropy_weight=0.0).fit(*reg_data).criterion_
-        assert paper.entropy_weight == 0.0
+        paper = GNNRegressor(**TINY, adversarial_attention=False, attention_entropy_weight=0.0).fit(*reg_data)
+        assert (paper.criterion_.adversarial, paper.criterion_.entropy_weight) == (False, 0.0)
 
     def test_attention_is_nan_without_the_attentive_loss(self, reg_data):
         X, y = reg_data
