@@ -760,9 +760,11 @@ class _GNNBase(NeuralNet):
         --------
         >>> from molgnba import GNNRegressor
         >>> GNNRegressor().fitted_summary()
+        'GNNRegressor (gin backbone, adversarial attentive loss): not fitted'
+        >>> GNNRegressor(adversarial_attention=False).fitted_summary()
         'GNNRegressor (gin backbone, attentive loss): not fitted'
         """
-        attentive = "attentive loss (adversarial)" if self.adversarial_attention else "attentive loss"
+        attentive = "adversarial attentive loss" if self.adversarial_attention else "attentive loss"
         loss = attentive if self.attentive_loss and self.loss == "auto" else (
             "plain loss" if self.loss == "auto" else f"{self.loss} loss"
         )

@@ -13,7 +13,10 @@ TINY = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
 class TestFittedSummary:
     def test_unfitted_estimator_says_so(self):
         assert GNNRegressor(backbone="gat").fitted_summary() == (
-            "GNNRegressor (gat backbone, attentive loss): not fitted"
+            "GNNRegressor (gat backbone, adversarial attentive loss): not fitted"
+        )
+        assert GNNClassifier(adversarial_attention=False).fitted_summary() == (
+            "GNNClassifier (gin backbone, attentive loss): not fitted"
         )
 
     def test_fitted_classifier_names_backbone_loss_size_and_best_score(self):
