@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--datasets", nargs="+", default=["bbbp", "bace", "lipophilicity", "esol"])
     parser.add_argument("--backbones", nargs="+", default=["gin", "gat"], choices=["gin", "gat"])
     parser.add_argument("--losses", nargs="+", default=["plain", "gnba"], choices=sorted(LOSS_VARIANTS),
-                        help="loss variants; 'gnba' is the package default (entropy-guarded), "
-                             "'gnba-paper' the paper's equation as written")
+                        help="loss variants; 'gnba' is the entropy-guarded attention, 'gnba-adversarial' "
+                             "the estimators' default, 'gnba-paper' the paper's equation as written")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--split", choices=["random", "scaffold"], default="random")
