@@ -130,10 +130,10 @@ def results_table(runs, split="random") -> str:
         return "_no finished runs_\n"
     datasets = [d for d in ("bbbp", "bace", "lipophilicity", "esol") if d in set(frame.dataset)]
     datasets += sorted(set(frame.dataset) - set(datasets))
-    header = "| model | " + " | ".join(
+    header = ["model"] + [
         f"{d} {'ROC-AUC' if frame[frame.dataset == d].metric.iloc[0] == 'roc_auc' else 'RMSE'}" for d in datasets
-    ) + " |"
-    lines = [header, "|---" * (len(datasets) + 1) + "|"]
+    ]
+    rows = []
     for backbone in sorted(set(frame.backbone), key=lambda b: ("gin", "gat").index(b) if b in ("gin", "gat") else 9):
         for loss in [loss for loss in LOSS_LABELS if loss in set(frame.loss)]:
             cells = []
@@ -148,7 +148,14 @@ def results_table(runs, split="random") -> str:
                     cell += f"<br>paper {paper[0]:.3f} ± {paper[1]:.3f}"
                 cells.append(cell)
             if any(cells):  # a loss run with one backbone only gets no empty row for the other
-                lines.append(f"| {backbone.upper()}{LOSS_LABELS[loss]} | " + " | ".join(cells) + " |")
+                rows.append([f"{backbone.upper()}{LOSS_LABELS[loss]}", *cells])
+    return _markdown_table(header, rows)
+
+
+def _markdown_table(header, rows) -> str:
+    """A markdown table from the header's and each row's cells (strings)."""
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -274,13 +281,12 @@ def loss_ranking(runs, baseline="plain") -> pd.DataFrame:
 def _ranking_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no runs of the plain loss yet_\n"
-    lines = ["| dataset | split | backbone | seeds | best loss | all losses run on these seeds, best first "
-             "(mean test score) | run on fewer seeds |", "|---|---|---|---|---|---|---|"]
-    for row in table.itertuples():
-        ranking = " > ".join(f"{loss} {score:.3f}" for loss, score in row.ranking)
-        lines.append(f"| {row.dataset} | {row.split} | {row.backbone} | {row.seeds} | {row.best} | {ranking} | "
-                     f"{', '.join(row.left_out)} |")
-    return "\n".join(lines) + "\n"
+    header = ["dataset", "split", "backbone", "seeds", "best loss",
+              "all losses run on these seeds, best first (mean test score)", "run on fewer seeds"]
+    rows = [[row.dataset, row.split, row.backbone, str(row.seeds), row.best,
+             " > ".join(f"{loss} {score:.3f}" for loss, score in row.ranking), ", ".join(row.left_out)]
+            for row in table.itertuples()]
+    return _markdown_table(header, rows)
 
 
 def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
@@ -349,28 +355,24 @@ def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
 def _hard_samples_markdown(table: pd.DataFrame) -> str:
     if table.empty:
         return "_no run records with per-sample data yet_\n"
-    lines = ["| dataset | split | backbone | loss | runs | training molecules left wrong | their mean attention |",
-             "|---|---|---|---|---|---|---|"]
-    for row in table.itertuples():
-        attention = "" if np.isnan(row.wrong_attention) else f"{row.wrong_attention:.3f}"
-        lines.append(f"| {row.dataset} | {row.split} | {row.backbone} | {row.loss} | {row.runs} | "
-                     f"{100 * row.wrong_fraction:.1f} % | {attention} |")
-    return "\n".join(lines) + "\n"
+    header = ["dataset", "split", "backbone", "loss", "runs", "training molecules left wrong",
+              "their mean attention"]
+    rows = [[row.dataset, row.split, row.backbone, row.loss, str(row.runs), f"{100 * row.wrong_fraction:.1f} %",
+             "" if np.isnan(row.wrong_attention) else f"{row.wrong_attention:.3f}"]
+            for row in table.itertuples()]
+    return _markdown_table(header, rows)
 
 
 def _paired_markdown(diffs: pd.DataFrame) -> str:
     if diffs.empty:
         return "_no complete pairs yet_\n"
-    lines = ["| dataset | split | backbone | loss vs plain | pairs | mean improvement | wins | paired t-test p |",
-             "|---|---|---|---|---|---|---|---|"]
-    for row in diffs.itertuples():
-        # A t-test needs two pairs; "nan" in a results table reads like a failure.
-        p_value = "n/a" if np.isnan(row.p_value) else f"{row.p_value:.3f}"
-        lines.append(
-            f"| {row.dataset} | {row.split} | {row.backbone} | {row.loss} | {row.pairs} | "
-            f"{row.improvement:+.4f} | {row.wins}/{row.pairs} | {p_value} |"
-        )
-    return "\n".join(lines) + "\n"
+    header = ["dataset", "split", "backbone", "loss vs plain", "pairs", "mean improvement", "wins",
+              "paired t-test p"]
+    # A t-test needs two pairs; "nan" in a results table reads like a failure.
+    rows = [[row.dataset, row.split, row.backbone, row.loss, str(row.pairs), f"{row.improvement:+.4f}",
+             f"{row.wins}/{row.pairs}", "n/a" if np.isnan(row.p_value) else f"{row.p_value:.3f}"]
+            for row in diffs.itertuples()]
+    return _markdown_table(header, rows)
 
 
 def _figures(runs, figure_dir: Path) -> list[str]:
