@@ -25,7 +25,8 @@ sys.path.insert(0, str(HERE))
 from _common import RESULTS_DIR, machine  # noqa: E402
 
 BENCHMARKS = [
-    "featurize_speed", "train_epoch", "mixed_precision", "predict_throughput", "chemprop_compare", "screen_million",
+    "featurize_speed", "train_epoch", "loss_overhead", "mixed_precision", "predict_throughput", "chemprop_compare",
+    "screen_million",
 ]
 
 
@@ -54,6 +55,11 @@ def summary(out_dir: Path, quick: bool) -> list[str]:
                 text += (f"; attentive/plain {row['attentive_over_plain_wall']:.3f} wall, "
                          f"{row['attentive_over_plain_cpu']:.3f} CPU [<= 1.05]")
             lines.append(text)
+    if o := read("loss_overhead"):
+        for row in o["rows"]:
+            if row["loss"] != "plain":
+                lines.append(f"step {row['task']} {row['backbone']} {row['loss']} / plain: {row['step_over_plain']:.3f} CPU; "
+                             f"its own work {row['loss_alone_cpu_us']:.0f} us = {row['loss_alone_over_plain_step']:.4f} [<= 1.05]")
     if m := read("mixed_precision"):
         ms = m["summary"]
         lines.append(f"bfloat16/float32: epoch {ms['bfloat16_epoch_speedup_wall']:.2f}x faster (wall), "
