@@ -102,3 +102,19 @@ class Stopwatch:
         self.wall = time.perf_counter() - self._wall
         self.cpu = time.thread_time() - self._cpu
         return False
+
+
+def default_attentive_loss(task: str):
+    """The GNBALoss the estimators train with by default, for ``task`` "regression" or "binary".
+
+    Read from the estimators, so that a hand-written loop measured against them cannot drift
+    from their defaults.
+    """
+    from molgnba import GNNClassifier, GNNRegressor
+    from molgnba.losses import GNBALoss
+
+    estimator = GNNRegressor() if task == "regression" else GNNClassifier()
+    return GNBALoss(
+        task, attention_dim=estimator.attention_dim, temperature=estimator.attention_temperature,
+        entropy_weight=estimator._entropy_weight(), adversarial=estimator.adversarial_attention,
+    )

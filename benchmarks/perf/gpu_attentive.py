@@ -8,8 +8,9 @@ index is a device-to-host synchronisation. ``sync_free_forward_details``
 below computes the same loss with ``torch.where`` instead (the diff proposed
 for molgnba/losses.py, applied there in ad6da1b; it predates the adversarial
 attention, so a rerun now compares the library with a frozen copy of the
-guarded loss and the "original" variant is already sync-free). Measured: the number of synchronisations per loss
-call (torch.cuda.set_sync_debug_mode), and seconds per epoch of
+guarded loss and the "original" variant is already sync-free). Measured: the
+number of synchronisations per loss call (torch.cuda.set_sync_debug_mode),
+and seconds per epoch of
 GNNRegressor (GIN 5 x 300, esol 902 molecules, batch 32) with the plain
 loss, the attentive loss, and the attentive loss patched, interleaved.
 """

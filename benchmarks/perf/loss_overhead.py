@@ -31,9 +31,8 @@ import torch
 from torch_geometric.data import Batch, Data
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Stopwatch, load, machine, median, write_json  # noqa: E402
+from _common import Stopwatch, default_attentive_loss, load, machine, median, write_json  # noqa: E402
 
-from molgnba import GNNClassifier, GNNRegressor  # noqa: E402
 from molgnba.featurize import featurize_smiles, get_featurizer  # noqa: E402
 from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss  # noqa: E402
 from molgnba.nn import MolecularGNN  # noqa: E402
@@ -43,15 +42,11 @@ NUM_LAYERS, HIDDEN_DIM, BATCH_SIZE, LR = 5, 300, 32, 1e-3
 
 def criteria(task: str) -> dict:
     """Every loss the estimators offer for ``task`` ("regression" or "binary"), by name."""
-    estimator = GNNRegressor() if task == "regression" else GNNClassifier()
     losses = {
         "plain": MaskedLoss(task),
-        "gnba (default)": GNBALoss(
-            task, attention_dim=estimator.attention_dim, temperature=estimator.attention_temperature,
-            entropy_weight=estimator._entropy_weight(), adversarial=estimator.adversarial_attention,
-        ),
-        "gnba guarded": GNBALoss(task, attention_dim=estimator.attention_dim, entropy_weight=1.0),
-        "gnba paper": GNBALoss(task, attention_dim=estimator.attention_dim, entropy_weight=0.0),
+        "gnba (default)": default_attentive_loss(task),
+        "gnba guarded": GNBALoss(task, entropy_weight=1.0),
+        "gnba paper": GNBALoss(task, entropy_weight=0.0),
     }
     if task == "binary":
         losses["focal"] = FocalLoss(task)

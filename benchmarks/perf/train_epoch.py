@@ -33,12 +33,11 @@ from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, machine, median, write_json  # noqa: E402
+from _common import default_attentive_loss, load, machine, median, write_json  # noqa: E402
 
 from molgnba import GNNClassifier, GNNRegressor  # noqa: E402
 from molgnba.data import ValidationSplit  # noqa: E402
 from molgnba.featurize import featurize_smiles, get_featurizer  # noqa: E402
-from molgnba.losses import GNBALoss  # noqa: E402
 from molgnba.nn import MolecularGNN  # noqa: E402
 
 NUM_LAYERS, HIDDEN_DIM, BATCH_SIZE, LR = 5, 300, 32, 1e-3
@@ -104,12 +103,7 @@ def loop_epochs(task, backbone, attentive, smiles, y, epochs, seed):
     groups = [{"params": list(model.parameters())}]
     criterion = None
     if attentive:
-        # The estimator's default attentive loss, read from it so the two sides cannot drift apart.
-        defaults = (GNNRegressor if task == "regression" else GNNClassifier)()
-        criterion = GNBALoss(
-            task_name, attention_dim=defaults.attention_dim, temperature=defaults.attention_temperature,
-            entropy_weight=defaults._entropy_weight(), adversarial=defaults.adversarial_attention,
-        )
+        criterion = default_attentive_loss(task_name)
         groups.append({"params": list(criterion.parameters())})
     optimizer = torch.optim.Adam(groups, lr=LR)
     train_loader = DataLoader([data[i] for i in train_idx], batch_size=BATCH_SIZE, shuffle=True)
