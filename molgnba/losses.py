@@ -637,7 +637,7 @@ class GHMLoss(nn.Module):
     above about 0.05 standard deviations has ``g`` near 1, so nearly every
     molecule shares the top bin and most of the weight goes to the few
     molecules already fit. On esol (GIN 3 x 64, 30 epochs, 3 seeds;
-    ``benchmarks/perf/ghm_regression.py``) that gave test RMSE 1.56 against
+    ``benchmarks/perf/ghm_settings.py``) that gave test RMSE 1.56 against
     0.84 for the squared error, while ``bins=1`` (the smooth L1 loss alone)
     gave 0.98 and ``mu=0.5`` gave 0.89. Pass ``criterion__mu`` to the
     regressor to change it.

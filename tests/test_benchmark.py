@@ -16,7 +16,8 @@ from scipy import stats
 
 from molgnba.benchmark.__main__ import main as benchmark_main
 from molgnba.benchmark.report import hard_samples, loss_ranking, paired_differences, results_table, write_report
-from molgnba.benchmark.runner import RunConfig, _split, plan_runs, run_benchmark, run_one
+from molgnba import GNNClassifier, GNNRegressor
+from molgnba.benchmark.runner import LOSS_VARIANTS, RunConfig, _split, plan_runs, run_benchmark, run_one
 
 TINY = {"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 16}
 
@@ -63,6 +64,25 @@ def test_split_is_determined_by_the_seed():
     assert not np.array_equal(first[2], other[2])
     assert sorted(np.concatenate(first).tolist()) == list(range(100))  # every molecule once
     assert [len(part) for part in first] == [80, 10, 10]
+
+
+@pytest.mark.parametrize("loss", sorted(LOSS_VARIANTS))
+def test_each_loss_variant_reaches_the_loss_with_its_settings(loss, shared_data_dir):
+    # A run file names its variant, not the estimator's defaults: the spelled-out settings
+    # must be the ones the loss trains with, so that a change of default cannot reword old runs.
+    esol = pd.read_csv(shared_data_dir / "esol.csv").head(40)
+    smiles, y = esol["smiles"].tolist(), esol["logSolubility"].to_numpy()
+    estimators = [(GNNClassifier, (y > np.median(y)).astype(int))]
+    if loss != "focal":
+        estimators.append((GNNRegressor, y))
+    for estimator, target in estimators:
+        criterion = estimator(**TINY, max_epochs=1, **LOSS_VARIANTS[loss]).fit(smiles, target).criterion_
+        for name, value in LOSS_VARIANTS[loss].items():
+            if name.startswith("criterion__"):
+                assert getattr(criterion, name.removeprefix("criterion__")) == value, (estimator.__name__, name)
+        if LOSS_VARIANTS[loss]["attentive_loss"]:
+            assert (criterion.adversarial, criterion.entropy_weight) == (
+                LOSS_VARIANTS[loss]["adversarial_attention"], LOSS_VARIANTS[loss]["attention_entropy_weight"])
 
 
 # ------------------------------------------------------------------------ runs
