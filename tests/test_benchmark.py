@@ -17,7 +17,7 @@ from scipy import stats
 from molgnba.benchmark.__main__ import main as benchmark_main
 from molgnba.benchmark.report import hard_samples, loss_ranking, paired_differences, results_table, write_report
 from molgnba import GNNClassifier, GNNRegressor
-from molgnba.benchmark.runner import LOSS_VARIANTS, RunConfig, _split, plan_runs, run_benchmark, run_one
+from molgnba.benchmark.runner import CLASSIFICATION_ONLY_LOSSES, LOSS_VARIANTS, RunConfig, _split, plan_runs, run_benchmark, run_one
 
 TINY = {"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 16}
 
@@ -41,14 +41,15 @@ def record(dataset, backbone, loss, seed, score, metric):
 
 
 # --------------------------------------------------------------------- planning
-def test_plan_puts_each_pair_together_and_leaves_focal_out_of_regression():
-    configs = plan_runs(["esol", "bbbp"], ["gin"], ["plain", "gnba", "focal"], seeds=[0, 1])
+def test_plan_puts_each_pair_together_and_leaves_classification_losses_out_of_regression():
+    configs = plan_runs(["esol", "bbbp"], ["gin"], ["plain", "gnba", "focal", "ghm-30bins", "ghm"], seeds=[0, 1])
     keys = [c.key for c in configs]
     # The pair of a seed/dataset/backbone is adjacent, before any third loss.
     assert keys[:2] == ["esol-random-gin-plain-seed0-ep100", "esol-random-gin-gnba-seed0-ep100"]
-    assert all(c.loss != "focal" for c in configs[:8])
-    assert {c.dataset for c in configs if c.loss == "focal"} == {"bbbp"}
-    assert len(configs) == 2 * 2 * 2 + 2
+    assert all(c.loss in ("plain", "gnba") for c in configs[:8])
+    assert {c.dataset for c in configs if c.loss in ("focal", "ghm-30bins")} == {"bbbp"}
+    assert {c.dataset for c in configs if c.loss == "ghm"} == {"bbbp", "esol"}
+    assert len(configs) == 2 * 2 * 2 + 2 * 2 + 2 * 2
 
 
 def test_plan_refuses_unknown_losses_before_any_run():
@@ -73,7 +74,7 @@ def test_each_loss_variant_reaches_the_loss_with_its_settings(loss, shared_data_
     esol = pd.read_csv(shared_data_dir / "esol.csv").head(40)
     smiles, y = esol["smiles"].tolist(), esol["logSolubility"].to_numpy()
     estimators = [(GNNClassifier, (y > np.median(y)).astype(int))]
-    if loss != "focal":
+    if loss not in CLASSIFICATION_ONLY_LOSSES:
         estimators.append((GNNRegressor, y))
     for estimator, target in estimators:
         criterion = estimator(**TINY, max_epochs=1, **LOSS_VARIANTS[loss]).fit(smiles, target).criterion_

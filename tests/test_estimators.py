@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 
 from molgnba import GNBALoss, GNNClassifier, GNNRegressor, MaskedLoss
+from molgnba.losses import FocalLoss, GHMLoss
 from molgnba.data import ValidationSplit
 
 # A model small enough that a fit on 60 molecules takes a fraction of a second.
@@ -811,6 +812,25 @@ class TestLoss:
         assert isinstance(est.criterion_, MaskedLoss)
         assert not isinstance(est.criterion_, GNBALoss)
         assert len(est.optimizer_.param_groups) == 1
+
+    @pytest.mark.parametrize("Estimator, loss", [(GNNClassifier, "focal"), (GNNClassifier, "ghm"),
+                                                 (GNNRegressor, "ghm")])
+    def test_reweighting_baselines_train_with_their_settings(self, Estimator, loss, reg_data, clf_data):
+        X, y = clf_data if Estimator is GNNClassifier else reg_data
+        settings = {"criterion__gamma": 1.5} if loss == "focal" else {"criterion__bins": 7}
+        est = Estimator(**TINY, attentive_loss=False, loss=loss, **settings).fit(X, y)
+        assert isinstance(est.criterion_, FocalLoss if loss == "focal" else GHMLoss)
+        name, value = next(iter(settings.items()))
+        assert getattr(est.criterion_, name.removeprefix("criterion__")) == value
+        assert np.isfinite(est.predict(X[:5]).astype(float)).all()
+
+    def test_a_baseline_loss_is_not_combined_with_the_attention(self, clf_data):
+        with pytest.raises(ValueError, match="set attentive_loss=False to train with the focal loss"):
+            GNNClassifier(**TINY, loss="focal").fit(*clf_data)
+
+    def test_the_focal_loss_is_for_classes_only(self, reg_data):
+        with pytest.raises(ValueError, match="loss"):
+            GNNRegressor(**TINY, attentive_loss=False, loss="focal").fit(*reg_data)
 
     def test_attentive_loss_true_uses_gnba(self, fitted_regressor, fitted_classifier):
         assert isinstance(fitted_regressor.criterion_, GNBALoss)

@@ -7,6 +7,9 @@ Reference formulas (p = sigmoid(logit)):
 * cross-entropy         l = -log p_true,     g = 1 - p_true
 * GNBA (eq. 14)         a = softmax_i(W2 tanh(W1 g_i) / tau),  L = sum_i a_i l_i
                         (+ lambda (1 - H(a) / log B) with the entropy guard)
+* focal (Lin et al.)    FL = alpha_t (1 - p_t)^gamma l,  averaged over the present labels
+* GHM (Li et al.)       beta_i = N / (GD(g_i) * occupied bins),  L = mean_i beta_i l_i;
+                        GHM-R's l = sqrt(d^2 + mu^2) - mu,  g = |d| / sqrt(d^2 + mu^2)
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import torch
 from torch import nn
 
 from molgnba.losses import (
+    FocalLoss,
+    GHMLoss,
     GNBALoss,
     GNBAOutput,
     MaskedLoss,
@@ -591,3 +596,95 @@ class TestAdversarialAttention:
     def test_needs_a_detached_gradient_norm(self):
         with pytest.raises(ValueError, match="detach_gradient_norm"):
             GNBALoss(adversarial=True, detach_gradient_norm=False)
+
+
+# --------------------------------------------------------------------------- baselines
+class TestFocalLoss:
+    def test_gamma_zero_is_the_cross_entropy(self):
+        logits = torch.tensor([c[0] for c in BINARY_CASES])
+        labels = torch.tensor([c[1] for c in BINARY_CASES])
+        expected = sum(c[2] for c in BINARY_CASES) / len(BINARY_CASES)
+        assert FocalLoss("binary", gamma=0.0)(logits, labels).item() == approx(expected)
+        multi = torch.tensor([c[0] for c in MULTICLASS_CASES])
+        classes = torch.tensor([float(c[1]) for c in MULTICLASS_CASES])
+        expected = sum(c[2] for c in MULTICLASS_CASES) / len(MULTICLASS_CASES)
+        assert FocalLoss("multiclass", gamma=0.0)(multi, classes).item() == approx(expected)
+
+    def test_down_weights_the_samples_already_right(self):
+        # logit 2, label 1: p_t = 0.880797, weight 0.119203^2; logit -3, label 1: p_t = 0.047426.
+        loss = FocalLoss("binary", gamma=2.0)(torch.tensor([2.0, -3.0]), torch.tensor([1.0, 1.0]))
+        easy, hard = 0.119203**2 * 0.126928, 0.952574**2 * 3.048587
+        assert loss.item() == approx((easy + hard) / 2)
+
+    def test_alpha_weights_the_classes(self):
+        loss = FocalLoss("binary", gamma=0.0, alpha=0.25)(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 0.0]))
+        assert loss.item() == approx((0.25 + 0.75) * LOG2 / 2)
+
+    def test_missing_labels_are_left_out(self):
+        focal = FocalLoss("binary")
+        with_missing = focal(torch.tensor([[2.0, 5.0], [-3.0, 1.0]]), torch.tensor([[1.0, NAN], [1.0, NAN]]))
+        assert with_missing.item() == approx(focal(torch.tensor([2.0, -3.0]), torch.tensor([1.0, 1.0])).item())
+
+    @pytest.mark.parametrize("kwargs, match", [({"task": "regression"}, "classification"),
+                                               ({"gamma": -1.0}, "gamma"), ({"alpha": 1.0}, "alpha")])
+    def test_refuses_what_it_cannot_do(self, kwargs, match):
+        with pytest.raises(ValueError, match=match):
+            FocalLoss(**kwargs)
+
+
+class TestGHMLoss:
+    def test_defaults_are_the_authors_settings_for_the_task(self):
+        assert (GHMLoss("binary").bins, GHMLoss("binary").momentum) == (30, 0.75)
+        assert (GHMLoss("multiclass").bins, GHMLoss("multiclass").momentum) == (30, 0.75)
+        assert (GHMLoss("regression").bins, GHMLoss("regression").momentum) == (10, 0.7)
+        chosen = GHMLoss("binary", bins=10, momentum=0.0)
+        assert (chosen.bins, chosen.momentum) == (10, 0.0)
+
+    def test_one_bin_is_the_unweighted_loss(self):
+        logits = torch.tensor([c[0] for c in BINARY_CASES])
+        labels = torch.tensor([c[1] for c in BINARY_CASES])
+        expected = sum(c[2] for c in BINARY_CASES) / len(BINARY_CASES)
+        assert GHMLoss("binary", bins=1, momentum=0.0)(logits, labels).item() == approx(expected)
+
+    def test_each_occupied_bin_carries_an_equal_share(self):
+        # Three easy samples (g = 0.018, bin 0) and one hard (g = 0.953, bin 9): weights 4 / (3 * 2)
+        # and 4 / (1 * 2), so the three easy ones together weigh as much as the hard one.
+        logits, labels = torch.tensor([4.0, 4.0, 4.0, -3.0]), torch.tensor([1.0, 1.0, 1.0, 1.0])
+        loss = GHMLoss("binary", bins=10, momentum=0.0)(logits, labels)
+        assert loss.item() == approx(0.5 * hand_bce(4.0, 1.0) + 0.5 * 3.048587)
+
+    def test_missing_labels_count_in_no_bin(self):
+        ghm = GHMLoss("binary", bins=10, momentum=0.0)
+        logits, labels = torch.tensor([4.0, 4.0, -3.0]), torch.tensor([1.0, 1.0, 1.0])
+        with_missing = ghm(torch.tensor([4.0, 4.0, -3.0, 4.0]), torch.tensor([1.0, 1.0, 1.0, NAN]))
+        assert with_missing.item() == approx(ghm(logits, labels).item())
+
+    def test_density_is_smoothed_across_training_batches_only(self):
+        ghm = GHMLoss("binary", bins=10, momentum=0.5)
+        ghm(torch.tensor([4.0, 4.0, -3.0]), torch.tensor([1.0, 1.0, 1.0]))  # first batch sets it
+        assert ghm.density[[0, 9]].tolist() == [2.0, 1.0]
+        ghm(torch.tensor([4.0, -3.0, -3.0, -3.0]), torch.tensor([1.0, 1.0, 1.0, 1.0]))
+        assert ghm.density[[0, 9]].tolist() == [1.5, 2.0]  # 0.5 * old + 0.5 * this batch
+        ghm.eval()
+        evaluated = ghm(torch.tensor([4.0, -3.0]), torch.tensor([1.0, 1.0]))
+        assert ghm.density[[0, 9]].tolist() == [1.5, 2.0]
+        assert evaluated.item() == approx(0.5 * hand_bce(4.0, 1.0) + 0.5 * 3.048587)  # this batch's counts
+
+    def test_regression_weights_the_smooth_l1_loss(self):
+        # mu = 0.5: sqrt(1 + 0.25) - 0.5 = 0.618034, sqrt(4 + 0.25) - 0.5 = 1.561553.
+        loss = GHMLoss("regression", bins=1, momentum=0.0, mu=0.5)(torch.tensor([1.0, -2.0]), torch.tensor([0.0, 0.0]))
+        assert loss.item() == approx((0.618034 + 1.561553) / 2)
+
+    def test_weights_are_constants_of_the_gradient(self):
+        logits = torch.tensor([4.0, 4.0, 4.0, -3.0], requires_grad=True)
+        labels = torch.ones(4)
+        GHMLoss("binary", bins=10, momentum=0.0)(logits, labels).backward()
+        # d(beta_i l_i / N)/dz_i = beta_i (p_i - y_i) / N with beta = 2/3 (easy) and 2 (hard).
+        expected = torch.tensor([2 / 3, 2 / 3, 2 / 3, 2.0]) * (torch.sigmoid(logits.detach()) - labels) / 4
+        torch.testing.assert_close(logits.grad, expected)
+
+    @pytest.mark.parametrize("kwargs, match", [({"bins": 0}, "bins"), ({"bins": True}, "bins"),
+                                               ({"momentum": 1.0}, "momentum"), ({"mu": 0.0}, "mu")])
+    def test_refuses_bad_settings(self, kwargs, match):
+        with pytest.raises(ValueError, match=match):
+            GHMLoss("binary", **kwargs)

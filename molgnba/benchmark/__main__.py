@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backbones", nargs="+", default=["gin", "gat"], choices=["gin", "gat"])
     parser.add_argument("--losses", nargs="+", default=["plain", "gnba"], choices=sorted(LOSS_VARIANTS),
                         help="loss variants; 'gnba' is the entropy-guarded attention, 'gnba-adversarial' "
-                             "the estimators' default, 'gnba-paper' the paper's equation as written")
+                             "the estimators' default, 'gnba-paper' the paper's equation as written; "
+                             "'focal' and 'ghm-30bins' (GHM-C as its authors ran it) classification only, "
+                             "'ghm' 10 bins")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--split", choices=["random", "scaffold"], default="random")

@@ -24,7 +24,8 @@ LOSS_LABELS = {
     "gnba-paper": " + attentive loss (as in paper)",
     "gnba-adversarial": " + attentive loss (adversarial)",
     "focal": " + focal loss",
-    "ghm": " + GHM loss",
+    "ghm": " + GHM loss (10 bins)",
+    "ghm-30bins": " + GHM loss (30 bins)",
 }
 
 
