@@ -22,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CLASSIFICATION_ONLY_LOSSES", "LOSS_VARIANTS", "PAPER_HYPERPARAMETERS", "RunConfig", "plan_runs", "run_benchmark", "run_one"]
+__all__ = [
+    "CLASSIFICATION_ONLY_LOSSES", "LOSS_VARIANTS", "PAPER_HYPERPARAMETERS", "RunConfig", "plan_runs", "run_benchmark",
+    "run_one",
+]
 
 #: Estimator settings of each loss variant; everything else is shared within a pair.
 LOSS_VARIANTS: dict[str, dict] = {
