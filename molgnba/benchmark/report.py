@@ -412,7 +412,8 @@ def _figures(runs, figure_dir: Path) -> list[str]:
             for loss in entropy_losses:
                 curves = np.array([[row["attention_entropy"] for row in run["history"]] for run in by_loss[loss]], dtype=float)
                 epochs = np.arange(1, curves.shape[1] + 1)
-                ax.plot(epochs, curves.mean(0), label=f"{loss} (mean of {len(curves)} seeds)")
+                label = f"{loss} (mean of {len(curves)} seeds)" if len(curves) > 1 else f"{loss} (1 seed)"
+                ax.plot(epochs, curves.mean(0), label=label)
                 ax.fill_between(epochs, curves.min(0), curves.max(0), alpha=0.2)
             ax.set_xlabel("epoch")
             ax.set_ylabel("attention entropy / log(batch)")
