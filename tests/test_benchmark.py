@@ -197,3 +197,16 @@ def test_report_of_an_empty_directory_says_so(tmp_path):
     (tmp_path / "runs").mkdir()
     text = write_report(tmp_path, figures=False).read_text()
     assert "0 finished runs" in text and "_no complete pairs yet_" in text
+
+
+def test_report_without_figures_keeps_links_to_figures_drawn_before(tmp_path):
+    """A resumed run with --no-figures must not lose the figures an earlier call drew."""
+    (tmp_path / "runs").mkdir()
+    run = record("esol", "gin", "plain", 0, 1.0, "rmse")
+    (tmp_path / "runs" / f"{run['key']}.json").write_text(json.dumps(run))
+    assert "## Figures" not in write_report(tmp_path, figures=False).read_text()
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "gradnorm-esol-random-gin.png").write_bytes(b"\x89PNG")
+    text = write_report(tmp_path, figures=False).read_text()
+    assert "![gradnorm-esol-random-gin.png](figures/gradnorm-esol-random-gin.png)" in text
+    assert "Not redrawn" in text

@@ -453,7 +453,8 @@ def write_report(out_dir, figures=True) -> Path:
     figures : bool, default=True
         Also draw the gradient-norm and attention-entropy figures into
         ``out_dir/figures`` (needs matplotlib, and the per-sample data of
-        full run records).
+        full run records). When False, figures already in ``out_dir/figures``
+        stay linked, under a line saying they were not redrawn.
 
     Returns
     -------
@@ -512,6 +513,13 @@ def write_report(out_dir, figures=True) -> Path:
     if figures and runs:
         names = _figures(runs, out_dir / "figures")
         parts += ["## Figures", ""] + [f"![{name}](figures/{name})" for name in names] + [""]
+    elif (out_dir / "figures").is_dir():
+        # A resumed benchmark run with --no-figures must not drop the links to figures drawn before.
+        names = sorted(path.name for path in (out_dir / "figures").glob("*.png"))
+        if names:
+            parts += ["## Figures", "", "Not redrawn by this call (`figures=False`, or `--no-figures`): they may "
+                      "leave out the newest runs. Redraw them with `python -m molgnba.benchmark --report-only`.",
+                      ""] + [f"![{name}](figures/{name})" for name in names] + [""]
     path = out_dir / "report.md"
     path.write_text("\n".join(parts))
     return path
