@@ -1,0 +1,147 @@
+"""molgnba against chemprop and a random forest, on the same splits.
+
+    python -m benchmarks.accuracy run --models molgnba:default rf chemprop \\
+        --datasets esol lipophilicity bbbp bace --splits random scaffold --seeds 0 1 2 3 4
+    python -m benchmarks.accuracy report
+
+Each finished (model, dataset, split, seed) run is written at once as one small
+JSON file under ``benchmarks/results/accuracy/`` (scores, fit wall time, machine,
+date, versions; no per-molecule arrays), and a rerun skips the files already
+there, so a long benchmark resumes where it stopped. ``--jobs 2`` runs two fits
+side by side, each on ``--threads`` torch threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.accuracy.splits import DATASETS, SPLITS, make_split
+
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "accuracy"
+METRIC = {"regression": "RMSE", "classification": "ROC-AUC"}
+
+
+def run_path(results: Path, model: str, dataset: str, split: str, seed: int) -> Path:
+    return results / dataset / split / model.replace(":", "-") / f"seed{seed}.json"
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def run_one(model: str, dataset: str, split_kind: str, seed: int, data_dir: str, threads: int, results: str) -> str:
+    from benchmarks.accuracy.models import fit_model
+
+    path = run_path(Path(results), model, dataset, split_kind, seed)
+    split = make_split(dataset, split_kind, seed, data_dir)
+    started = time.time()
+    record = fit_model(model, split, threads)
+    record.update(
+        model=model, dataset=dataset, split=split_kind, seed=seed, task=split.task,
+        metric=METRIC[split.task], n_train=len(split.train), n_valid=len(split.valid), n_test=len(split.test),
+        threads=threads, machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        date=datetime.now(timezone.utc).strftime("%Y-%m-%d"), commit=_git_commit(),
+        wall_seconds=time.time() - started,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, indent=1, default=float) + "\n")
+    temporary.replace(path)
+    return f"{path.relative_to(results)}: test {record['test_score']:.3f}, fit {record['fit_seconds']:.0f} s"
+
+
+def command_run(args) -> None:
+    plan = [
+        (model, dataset, split, seed)
+        for seed in args.seeds for dataset in args.datasets for split in args.splits for model in args.models
+        if not run_path(args.results, model, dataset, split, seed).exists()
+    ]
+    print(f"{len(plan)} runs to go", flush=True)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_one, *cell, args.data, args.threads, str(args.results)): cell for cell in plan}
+        for future in as_completed(futures):
+            try:
+                print(future.result(), flush=True)
+            except Exception:  # one failed run must not stop the others
+                print(f"FAILED {futures[future]}:\n{traceback.format_exc()}", flush=True)
+
+
+def load_runs(results: Path) -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(results.rglob("seed*.json"))]
+
+
+def summary_table(runs: list[dict], field: str = "test_score") -> str:
+    """Mean ± std (seeds) of ``field`` per model (rows) and dataset/split (columns)."""
+    cells, models, columns = {}, [], []
+    for run in runs:
+        column = (run["dataset"], run["split"])
+        cells.setdefault((run["model"], column), []).append((run["seed"], run[field]))
+        if run["model"] not in models:
+            models.append(run["model"])
+        if column not in columns:
+            columns.append(column)
+    order = {name: k for k, name in enumerate(DATASETS)}
+    columns.sort(key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
+    header = "| model | " + " | ".join(f"{d} {s} ({METRIC[DATASETS[d][3]]})" for d, s in columns) + " |"
+    lines = [header, "|" + " --- |" * (len(columns) + 1)]
+    for model in models:
+        row = []
+        for column in columns:
+            values = sorted(cells.get((model, column), []))
+            if not values:
+                row.append("")
+                continue
+            scores = np.array([v for _, v in values])
+            seeds = ",".join(str(s) for s, _ in values)
+            spread = f" ± {scores.std(ddof=1):.3f}" if len(scores) > 1 else ""
+            row.append(f"{scores.mean():.3f}{spread} ({seeds})")
+        lines.append(f"| {model} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def command_report(args) -> None:
+    runs = load_runs(args.results)
+    print("Test score, mean ± std over seeds (seeds in brackets)\n")
+    print(summary_table(runs, "test_score"))
+    print("\nValidation score (what defaults are chosen on)\n")
+    print(summary_table(runs, "valid_score"))
+    print("\nFit wall time, seconds\n")
+    print(summary_table(runs, "fit_seconds"))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="fit and score the models (resumable)")
+    run.add_argument("--models", nargs="+", default=["molgnba:default", "rf", "chemprop"])
+    run.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    run.add_argument("--splits", nargs="+", default=list(SPLITS), choices=list(SPLITS))
+    run.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    run.add_argument("--data", default=os.environ.get("MOLGNBA_DATA", "../shared/data"))
+    run.add_argument("--jobs", type=int, default=2)
+    run.add_argument("--threads", type=int, default=1)
+    run.set_defaults(handler=command_run)
+    report = commands.add_parser("report", help="print the tables")
+    report.set_defaults(handler=command_report)
+    args = parser.parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

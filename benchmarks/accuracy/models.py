@@ -1,0 +1,162 @@
+"""The models the accuracy benchmark compares, each fitted on one shared split.
+
+Every model gets the training and validation rows of a :class:`~.splits.Split`
+and is scored on its test rows; the fit wall time covers everything the model
+needs from SMILES on (featurization and descriptors included).
+
+- ``molgnba:<config>``: a molgnba estimator built from :data:`MOLGNBA_CONFIGS`;
+  as in issue 25's protocol it is given train + validation rows together and
+  chooses its own validation rows, and its validation score is the one its
+  model selection saw (never the test rows).
+- ``rf``: a 500-tree random forest on Morgan count fingerprints (radius 2,
+  2,048 bits) joined to RDKit 2-D descriptors, what a scikit-learn user tries
+  first; validation score on the split's validation rows.
+- ``chemprop``: chemprop's command line with its defaults in its own virtual
+  environment (see :mod:`.chemprop_side`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+
+def score_predictions(y_true, predictions, task: str) -> float:  # TODO(merge): molgnba.metrics
+    from sklearn.metrics import mean_squared_error, roc_auc_score
+
+    if task == "regression":
+        return float(np.sqrt(mean_squared_error(y_true, predictions)))
+    return float(roc_auc_score(y_true, predictions))
+
+#: Estimator parameters of each molgnba candidate; {} is the estimators' defaults.
+MOLGNBA_CONFIGS: dict[str, dict] = {
+    "default": {},
+    # The call in our README: the paper's backbone, everything else default.
+    "readme-gin": {"backbone": "gin", "attentive_loss": True},
+}
+
+
+def _validation_score(estimator) -> float:
+    monitor = "valid_rmse" if estimator._estimator_type == "regressor" else "valid_roc_auc"
+    history = estimator.history_
+    epoch = (estimator.best_epoch_ or len(history)) - 1
+    return float(history[epoch][monitor])
+
+
+def fit_molgnba(config: str, split, threads: int = 1) -> dict:
+    import torch
+
+    from molgnba import GNNClassifier, GNNRegressor
+
+    torch.set_num_threads(threads)
+    params = dict(MOLGNBA_CONFIGS[config], random_state=split.seed)
+    estimator_class = GNNRegressor if split.task == "regression" else GNNClassifier
+    estimator = estimator_class(**params)
+    rows = np.concatenate([split.train, split.valid])
+    smiles = [split.smiles[k] for k in rows]
+    start = time.perf_counter()
+    estimator.fit(smiles, split.y[rows])
+    fit_seconds = time.perf_counter() - start
+    test_smiles, test_y = split.part("test")
+    if split.task == "regression":
+        predictions = estimator.predict(test_smiles)
+    else:
+        predictions = estimator.predict_proba(test_smiles)[:, 1]
+    return {
+        "fit_seconds": fit_seconds,
+        "valid_score": _validation_score(estimator),
+        "test_score": score_predictions(test_y, predictions, split.task),
+        "epochs": len(estimator.history_),
+        "best_epoch": estimator.best_epoch_,
+        "params": {k: repr(v) for k, v in estimator.get_params(deep=False).items()},
+    }
+
+
+def forest_features(smiles: list) -> np.ndarray:
+    from molgnba.featurize import morgan_count_fingerprint, rdkit_descriptors
+
+    return np.hstack([morgan_count_fingerprint(smiles), rdkit_descriptors(smiles)])
+
+
+def fit_forest(split, threads: int = 1, n_estimators: int = 500) -> dict:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+
+    forest_class = RandomForestRegressor if split.task == "regression" else RandomForestClassifier
+    model = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        forest_class(n_estimators=n_estimators, n_jobs=threads, random_state=split.seed),
+    )
+    (train_smiles, train_y), (valid_smiles, valid_y) = split.part("train"), split.part("valid")
+    test_smiles, test_y = split.part("test")
+    start = time.perf_counter()
+    model.fit(forest_features(train_smiles), train_y)
+    fit_seconds = time.perf_counter() - start
+
+    def predict(smiles):
+        features = forest_features(smiles)
+        if split.task == "regression":
+            return model.predict(features)
+        return model.predict_proba(features)[:, 1]
+
+    return {
+        "fit_seconds": fit_seconds,
+        "valid_score": score_predictions(valid_y, predict(valid_smiles), split.task),
+        "test_score": score_predictions(test_y, predict(test_smiles), split.task),
+        "n_estimators": n_estimators,
+    }
+
+
+def fit_chemprop(split, threads: int = 1, epochs: int = 50, python=None) -> dict:
+    python = python or os.environ.get("CHEMPROP_PYTHON", "/work/chemprop-venv/bin/python")
+    if not Path(python).exists():
+        raise FileNotFoundError(
+            f"chemprop's interpreter {python} not found; run benchmarks/perf/setup_chemprop.sh "
+            "and point CHEMPROP_PYTHON at its bin/python"
+        )
+    with tempfile.TemporaryDirectory() as workdir:
+        frame = pd.DataFrame({"smiles": split.smiles, "y": split.y})
+        frame.to_csv(f"{workdir}/data.csv", index=False)
+        parts = {name: getattr(split, name).tolist() for name in ("train", "valid", "test")}
+        Path(f"{workdir}/split.json").write_text(json.dumps(parts))
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        side = Path(__file__).with_name("chemprop_side.py")
+        completed = subprocess.run(
+            [python, str(side), workdir, split.task, str(epochs), str(threads)],
+            capture_output=True, text=True, env=env,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"chemprop failed:\n{completed.stderr[-4000:]}")
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+    test_smiles, test_y = split.part("test")
+    valid_smiles, valid_y = split.part("valid")
+    result["test_score"] = score_predictions(test_y, np.asarray(result.pop("test_predictions")), split.task)
+    result["valid_score"] = score_predictions(valid_y, np.asarray(result.pop("valid_predictions")), split.task)
+    return result
+
+
+def fit_model(model: str, split, threads: int = 1) -> dict:
+    if model == "rf":
+        return fit_forest(split, threads)
+    if model == "chemprop":
+        return fit_chemprop(split, threads)
+    if model.startswith("molgnba:"):
+        return fit_molgnba(model.split(":", 1)[1], split, threads)
+    raise ValueError(f"unknown model {model!r}: use rf, chemprop or molgnba:<one of {sorted(MOLGNBA_CONFIGS)}>")
+
+
+if __name__ == "__main__":  # a quick look: python -m benchmarks.accuracy.models MODEL DATASET SPLIT SEED
+    from benchmarks.accuracy.splits import make_split
+
+    model, dataset, kind, seed = sys.argv[1:5]
+    print(fit_model(model, make_split(dataset, kind, int(seed), os.environ.get("MOLGNBA_DATA", "../shared/data"))))
