@@ -16,16 +16,16 @@ nothing, neither to the loss nor to any attention or reweighting.
 The variants are values of one registry (:func:`list_losses`,
 :func:`make_loss`, :func:`get_loss_class`, :func:`register_loss`):
 
-================  =========================  =========  ======================================
-name              class                      attentive  what it is
-================  =========================  =========  ======================================
-``"plain"``       :class:`MaskedLoss`        no         mean cross-entropy or squared error
-``"focal"``       :class:`FocalLoss`         no         focal loss (classification)
-``"ghm"``         :class:`GHMLoss`           no         gradient harmonizing (GHM-C, GHM-R)
-``"gnba-paper"``  :class:`GNBAPaperLoss`     yes        the paper's equation 14 as written
-``"gnba-guarded"`` :class:`GNBAGuardedLoss`  yes        attention lowers the loss, entropy 1.0
-``"gnba-hard"``   :class:`GNBAHardLoss`      yes        attention raises the loss, entropy 5.0
-================  =========================  =========  ======================================
+==================  ========================  =========  =============================================
+name                class                     attentive  what it is
+==================  ========================  =========  =============================================
+``"plain"``         :class:`MaskedLoss`       no         mean cross-entropy or squared error
+``"focal"``         :class:`FocalLoss`        no         focal loss (classification)
+``"ghm"``           :class:`GHMLoss`          no         gradient harmonizing (GHM-C, GHM-R)
+``"gnba-paper"``    :class:`GNBAPaperLoss`    yes        the paper's equation 14 as written
+``"gnba-guarded"``  :class:`GNBAGuardedLoss`  yes        attention lowers the loss; entropy weight 1.0
+``"gnba-hard"``     :class:`GNBAHardLoss`     yes        attention raises the loss; entropy weight 5.0
+==================  ========================  =========  =============================================
 
 :class:`GNBALoss` takes every attention setting as a parameter. A torch loss
 of one's own joins through :class:`TorchLoss` (or :func:`as_molecular_loss`).
@@ -35,17 +35,17 @@ to the model's.
 The benchmark's loss variants (``molgnba.benchmark.runner.LOSS_VARIANTS``)
 correspond to these names and parameters (:data:`BENCHMARK_LOSS_VARIANTS`):
 
-=====================  ================  =============================================
-benchmark variant      registry name     parameters
-=====================  ================  =============================================
-``"plain"``            ``"plain"``
-``"gnba"``             ``"gnba-guarded"``  ``entropy_weight=1.0``
-``"gnba-paper"``       ``"gnba-paper"``    (``entropy_weight`` 0, fixed)
-``"gnba-adversarial"`` ``"gnba-hard"``     ``entropy_weight=5.0``
-``"focal"``            ``"focal"``         ``gamma=2.0, alpha=None``
-``"ghm"``              ``"ghm"``           ``bins=10, momentum=0.75, mu=0.02``
-``"ghm-30bins"``       ``"ghm"``           ``bins=30, momentum=0.75, mu=0.02``
-=====================  ================  =============================================
+======================  ==================  ======================================
+benchmark variant       registry name       parameters
+======================  ==================  ======================================
+``"plain"``             ``"plain"``         (none)
+``"gnba"``              ``"gnba-guarded"``  ``entropy_weight=1.0``
+``"gnba-paper"``        ``"gnba-paper"``    (none: ``entropy_weight`` is 0, fixed)
+``"gnba-adversarial"``  ``"gnba-hard"``     ``entropy_weight=5.0``
+``"focal"``             ``"focal"``         ``gamma=2.0, alpha=None``
+``"ghm"``               ``"ghm"``           ``bins=10, momentum=0.75, mu=0.02``
+``"ghm-30bins"``        ``"ghm"``           ``bins=30, momentum=0.75, mu=0.02``
+======================  ==================  ======================================
 
 Examples
 --------

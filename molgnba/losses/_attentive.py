@@ -3,13 +3,13 @@
 :class:`GNBALoss` takes every setting as a parameter; the registered variants
 fix the ones that make them what they are, and state their own defaults:
 
-==================  =========================  ==============  ===================
-registry name       class                      entropy_weight  attention trained to
-==================  =========================  ==============  ===================
-``"gnba-paper"``    :class:`GNBAPaperLoss`     0 (fixed)       lower the loss
-``"gnba-guarded"``  :class:`GNBAGuardedLoss`   1.0             lower the loss
-``"gnba-hard"``     :class:`GNBAHardLoss`      5.0             raise the loss
-==================  =========================  ==============  ===================
+==================  ========================  ==============  ====================
+registry name       class                     entropy_weight  attention trained to
+==================  ========================  ==============  ====================
+``"gnba-paper"``    :class:`GNBAPaperLoss`    0 (fixed)       lower the loss
+``"gnba-guarded"``  :class:`GNBAGuardedLoss`  1.0             lower the loss
+``"gnba-hard"``     :class:`GNBAHardLoss`     5.0             raise the loss
+==================  ========================  ==============  ====================
 
 The public names are re-exported by :mod:`molgnba.losses`.
 """

@@ -171,11 +171,10 @@ def make_loss(name: str, task: str = "binary", **params) -> MolecularLoss:
     cls = get_loss_class(name)
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     for key in params:
-        if key not in accepted or key == "task":
-            hint = " (pass the task as make_loss's second argument)" if key == "task" else _did_you_mean(key, accepted)
+        if key not in accepted:
             raise ValueError(
                 f"the loss {name!r} ({cls.__name__}) takes no parameter {key!r}; its parameters are "
-                f"{accepted}{hint}"
+                f"{accepted}{_did_you_mean(key, accepted)}"
             )
     return cls(task=task, **params)
 
