@@ -8,6 +8,10 @@
 * :class:`SampleDiagnostics` - each training sample's relative gradient norm
   and attention weight, kept from the best epoch, and the attention entropy
   of every epoch.
+
+The metrics themselves (:func:`~molgnba.metrics.masked_roc_auc`,
+:func:`~molgnba.metrics.masked_rmse`) are in :mod:`molgnba.metrics`; importing
+them from here still works.
 """
 
 from __future__ import annotations
@@ -16,80 +20,15 @@ import copy
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
+
+# The metrics live in molgnba.metrics; imported here too, where they used to be defined.
+from molgnba.metrics import masked_rmse, masked_roc_auc
 
 __all__ = [
     "BestEpoch", "DivergenceGuard", "SampleDiagnostics", "TrainingCheckpoint", "ValidationScore",
     "masked_rmse", "masked_roc_auc",
 ]
-
-
-def masked_roc_auc(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """Mean ROC-AUC over the tasks whose present labels hold both classes.
-
-    Parameters
-    ----------
-    y_true : ndarray of shape ``n x T``
-        Binary labels (0 or 1); NaN marks a missing label.
-    scores : ndarray of shape ``n x T``
-        Scores of the positive class, any monotonic scale (logits or
-        probabilities).
-
-    Returns
-    -------
-    float
-        The unweighted mean over the qualifying tasks; NaN when no task
-        has both classes among its present labels.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from molgnba.callbacks import masked_roc_auc
-    >>> y_true = np.array([[1, 1], [0, np.nan], [1, 1], [0, 1]])
-    >>> scores = np.array([[0.9, 0.2], [0.1, 0.5], [0.4, 0.7], [0.6, 0.1]])
-    >>> masked_roc_auc(y_true, scores)  # task 2 holds one class only: left out
-    0.75
-    >>> masked_roc_auc(y_true[:, 1:], scores[:, 1:])
-    nan
-    """
-    values = []
-    for task in range(y_true.shape[1]):
-        present = ~np.isnan(y_true[:, task])
-        labels = y_true[present, task]
-        if len(np.unique(labels)) == 2:
-            values.append(roc_auc_score(labels, scores[present, task]))
-    return float(np.mean(values)) if values else float("nan")
-
-
-def masked_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """Root mean squared error over the present (non-NaN) labels, all tasks pooled.
-
-    Parameters
-    ----------
-    y_true : ndarray of shape ``n x T``
-        True values; NaN marks a missing label.
-    y_pred : ndarray of shape ``n x T``
-        Predicted values.
-
-    Returns
-    -------
-    float
-        The RMSE over every present label; NaN when there is none.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from molgnba.callbacks import masked_rmse
-    >>> y_true = np.array([[1.0, np.nan], [2.0, 0.0]])
-    >>> y_pred = np.array([[2.0, 5.0], [2.0, 2.0]])
-    >>> masked_rmse(y_true, y_pred)  # sqrt((1 + 0 + 4) / 3); the NaN label is ignored
-    1.2909944487358056
-    """
-    present = ~np.isnan(y_true)
-    if not present.any():
-        return float("nan")
-    return float(np.sqrt(np.mean((y_pred[present] - y_true[present]) ** 2)))
 
 
 class ValidationScore(Callback):

@@ -9,6 +9,22 @@ options and examples of each.
 Errors in the input (a missing column, an unreadable or empty file, a model
 file that is not valid, non-numeric regression targets) print one line to
 stderr and exit with status 2; failures while running exit with status 1.
+
+The commands hold no modelling logic of their own: ``predict`` runs
+:func:`molgnba.screening.predict_file` (so the command and the Python API
+write the same columns), ``evaluate`` scores the same predictions
+(:func:`molgnba.screening.predict_frame`) with :mod:`molgnba.metrics`, and
+``benchmark`` forwards to ``python -m molgnba.benchmark``. What is left here
+is reading the options, checking the input files with errors that name the
+column or line at fault, and printing.
+
+Adding a command: write the work as a library function first (with its
+docstring and tests), then add here a ``_<command>(args) -> int`` handler
+that checks the input, calls that function and reports, an
+``_add_<command>_parser(commands)`` that declares its options and examples,
+and call the latter from :func:`build_parser`; test it in
+``tests/test_cli.py`` through :func:`main`. Raise :class:`CLIError` for
+errors in the input.
 """
 
 from __future__ import annotations
@@ -19,10 +35,11 @@ import difflib
 import json
 import math
 import os
-import secrets
 import sys
 import warnings
 from pathlib import Path
+
+from molgnba.screening import ERROR_COLUMN
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE"]
 
@@ -31,7 +48,6 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-ERROR_COLUMN = "molgnba_error"
 DEFAULT_CHUNK_SIZE = 10_000
 
 _EXIT_CODES = """\
@@ -121,8 +137,7 @@ def _check_output_file(path: str) -> Path:
 
 
 def _csv_reader_options() -> dict:
-    # Every cell as its exact text: columns pass through predict untouched
-    # ("007" stays "007", "NA" stays "NA"), and targets are parsed by us.
+    # Every cell as its exact text, as predict_file reads it: targets are parsed by us.
     return dict(dtype=str, keep_default_na=False, na_filter=False)
 
 
@@ -175,7 +190,7 @@ def _numeric_column(values, column: str, path: str):
     bad = numbers.isna() & (text != "")
     if bad.any():
         rows = np.flatnonzero(bad.to_numpy())
-        listed = ", ".join(f"line {_line(r)}: {values.iloc[r]!r}" for r in rows[:5])
+        listed = ", ".join(f"line {_line(values.index[r])}: {values.iloc[r]!r}" for r in rows[:5])
         more = f" (and {len(rows) - 5} more)" if len(rows) > 5 else ""
         raise CLIError(
             f"target column {column!r} of {path!r} must be numeric for regression; "
@@ -198,11 +213,26 @@ def _class_labels(values):
     return values.to_numpy(dtype=object)
 
 
-def _target_names(info: dict, n_columns: int) -> list[str]:
-    targets = info.get("targets") if isinstance(info, dict) else None
-    if isinstance(targets, list) and len(targets) == n_columns and all(isinstance(t, str) for t in targets):
+def _saved_target_names(metadata: dict, estimator) -> list[str] | None:
+    """The target names stored in the model file, if they fit the model (else the defaults apply)."""
+    targets = metadata.get("info", {}).get("targets") if isinstance(metadata.get("info"), dict) else None
+    n_targets = estimator.n_tasks_ if estimator.target_ndim_ == 2 else 1
+    if isinstance(targets, list) and len(targets) == n_targets and all(isinstance(t, str) for t in targets):
         return targets
-    return ["target"] if n_columns == 1 else [f"target_{k}" for k in range(n_columns)]
+    return None
+
+
+def _smiles_column(args, metadata: dict) -> str:
+    return args.smiles_column or metadata["info"].get("smiles_column") or "smiles"
+
+
+def _read_rows(path: str, columns: list[tuple[str, str]], nrows=None):
+    """The CSV (its first ``nrows``), refused without rows or without any of ``columns``."""
+    frame = _read_csv(path, nrows=nrows)
+    if len(frame) == 0:
+        raise CLIError(f"input file {path!r} has a header but no rows")
+    _check_columns(frame.columns, columns, path)
+    return frame
 
 
 def _load(path: str, device=None):
@@ -217,56 +247,62 @@ def _load(path: str, device=None):
     return estimator, metadata
 
 
-def _atomic_output(path: Path):
-    """A temporary file next to ``path``; renamed over it by the caller on success."""
-    return path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-
-
 # ----------------------------------------------------------------------- fit
 
 
 def _fit(args) -> int:
-    import numpy as np
-
     output = _check_output_file(args.output)
-    frame = _read_csv(args.data)
-    if len(frame) == 0:
-        raise CLIError(f"input file {args.data!r} has a header but no rows")
     targets = list(dict.fromkeys(args.target))
-    _check_columns(
-        frame.columns,
-        [(args.smiles_column, "--smiles-column")] + [(t, "--target") for t in targets],
-        args.data,
-    )
+    frame = _read_rows(args.data, [(args.smiles_column, "--smiles-column")] + [(t, "--target") for t in targets])
     if args.smiles_column in targets:
         raise CLIError(f"the SMILES column {args.smiles_column!r} cannot also be a target")
+    smiles, y = _training_data(args, frame, targets)
+    estimator = _new_estimator(args)
+    _say(args, f"training {type(estimator).__name__} ({estimator.backbone}, "
+               f"{'attentive' if estimator.attentive_loss else 'plain'} loss) on {len(smiles)} molecules "
+               f"from {args.data}")
+    try:
+        with _warnings_as_notes(args):
+            estimator.fit(smiles.reset_index(drop=True), y)
+    except (ValueError, TypeError) as error:
+        raise CLIError(str(error)) from None
+    _save(args, estimator, output, targets, n_rows=len(frame))
+    return EXIT_OK
+
+
+def _training_data(args, frame, targets: list[str]):
+    """The SMILES and ``y`` to fit: numbers for regression and several targets, else labels."""
+    import numpy as np
 
     smiles = frame[args.smiles_column]
-    if args.task == "regression":
+    if args.task == "regression" or len(targets) > 1:
         columns = [_numeric_column(frame[t], t, args.data) for t in targets]
         y = np.column_stack(columns) if len(columns) > 1 else columns[0]
-    elif len(targets) > 1:
-        y = np.column_stack([_numeric_column(frame[t], t, args.data) for t in targets])
     else:
         y = frame[targets[0]].str.strip()
-    if y.ndim == 1:
-        # One target: a row without its value cannot be used (multi-task targets keep NaN as "missing").
-        if args.task == "regression":
-            missing = np.isnan(y)
-        else:
-            missing = (y == "").to_numpy()
-        if missing.all():
-            raise CLIError(f"target column {targets[0]!r} of {args.data!r} has no values")
-        if missing.any():
-            rows = np.flatnonzero(missing)
-            _say(args, f"note: skipping {len(rows)} row(s) without a value in {targets[0]!r} "
-                       f"(lines {', '.join(str(_line(r)) for r in rows[:10])}{' ...' if len(rows) > 10 else ''})")
-            smiles, y = smiles[~missing], y[~missing]
-        if args.task == "classification":
-            y = _class_labels(y)
+    if y.ndim == 2:  # several targets: empty cells are missing labels, which the loss masks
+        return smiles, y
+    smiles, y = _rows_with_a_target(args, smiles, y, targets[0])
+    return smiles, (_class_labels(y) if args.task == "classification" else y)
 
+
+def _rows_with_a_target(args, smiles, y, target: str):
+    """Drop (with a note) the rows without a value in the single target column."""
+    import numpy as np
+
+    missing = np.isnan(y) if args.task == "regression" else (y == "").to_numpy()
+    if missing.all():
+        raise CLIError(f"target column {target!r} of {args.data!r} has no values")
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        _say(args, f"note: skipping {len(rows)} row(s) without a value in {target!r} "
+                   f"(lines {', '.join(str(_line(r)) for r in rows[:10])}{' ...' if len(rows) > 10 else ''})")
+    return smiles[~missing], y[~missing]
+
+
+def _new_estimator(args):
+    """A GNNRegressor or GNNClassifier with the options given; the others keep their defaults."""
     from molgnba import GNNClassifier, GNNRegressor
-    from molgnba.persistence import save_model
 
     options = {
         "backbone": args.backbone, "attentive_loss": args.attentive_loss, "max_epochs": args.epochs,
@@ -275,136 +311,154 @@ def _fit(args) -> int:
         "mixed_precision": args.mixed_precision,
     }
     options = {name: value for name, value in options.items() if value is not None}
-    options["progress_bar"] = not args.quiet
     estimator_class = GNNRegressor if args.task == "regression" else GNNClassifier
-    estimator = estimator_class(**options)
-    _say(args, f"training {estimator_class.__name__} ({estimator.backbone}, "
-               f"{'attentive' if estimator.attentive_loss else 'plain'} loss) on {len(smiles)} molecules "
-               f"from {args.data}")
-    try:
-        with _warnings_as_notes(args):
-            estimator.fit(smiles.reset_index(drop=True), y)
-    except (ValueError, TypeError) as error:
-        raise CLIError(str(error)) from None
+    return estimator_class(**options, progress_bar=not args.quiet)
+
+
+def _save(args, estimator, output: Path, targets: list[str], n_rows: int) -> None:
+    from molgnba.persistence import save_model
+
     info = {
         "targets": targets, "smiles_column": args.smiles_column, "task": args.task,
-        "training_data": os.path.basename(args.data), "n_rows": int(len(frame)),
+        "training_data": os.path.basename(args.data), "n_rows": int(n_rows),
     }
     with _warnings_as_notes(args):
         save_model(estimator, output, info=info)
     best = f"; kept epoch {estimator.best_epoch_}" if getattr(estimator, "best_epoch_", None) else ""
     _say(args, f"trained for {len(estimator.history_)} epoch(s){best}; saved to {output}")
-    return EXIT_OK
 
 
 # ------------------------------------------------------------------- predict
 
 
-def _prediction_columns(estimator, metadata) -> list[str]:
-    from molgnba import GNNClassifier
-
-    names = _target_names(metadata.get("info", {}), estimator.n_tasks_ if estimator.target_ndim_ == 2 else 1)
-    if not isinstance(estimator, GNNClassifier):
-        return [f"{name}_pred" for name in names]
-    if estimator.target_ndim_ == 2:
-        return [column for name in names for column in (f"{name}_pred", f"{name}_proba")]
-    name = names[0]
-    if len(estimator.classes_) == 2:
-        return [f"{name}_pred", f"{name}_proba"]
-    return [f"{name}_pred"] + [f"{name}_proba_{label}" for label in estimator.classes_.tolist()]
-
-
-def _python(value):
-    """A numpy scalar as the plain Python value pandas writes without a type suffix."""
-    return value.item() if hasattr(value, "item") else value
-
-
-def _predict_values(estimator, smiles: list, n_columns: int) -> list[list]:
-    """One list of output values per prediction column, for the valid ``smiles``."""
-    from molgnba import GNNClassifier
-
-    if not smiles:
-        return [[] for _ in range(n_columns)]
-    if not isinstance(estimator, GNNClassifier):
-        values = estimator.predict(smiles)
-        values = values.reshape(len(smiles), -1)
-        return [[float(v) for v in values[:, k]] for k in range(values.shape[1])]
-    proba = estimator.predict_proba(smiles)
-    if estimator.target_ndim_ == 2:
-        labels = (proba >= 0.5).astype(int)
-        columns = []
-        for task in range(proba.shape[1]):
-            columns.append([int(v) for v in labels[:, task]])
-            columns.append([float(v) for v in proba[:, task]])
-        return columns
-    labels = [_python(v) for v in estimator.classes_[proba.argmax(1)]]
-    if proba.shape[1] == 2:
-        return [labels, [float(v) for v in proba[:, 1]]]
-    return [labels] + [[float(v) for v in proba[:, k]] for k in range(proba.shape[1])]
-
-
 def _predict(args) -> int:
     import pandas as pd
-    from tqdm.auto import tqdm
 
-    from molgnba.featurize import check_smiles
+    from molgnba.screening import predict_file
 
     output = _check_output_file(args.output)
-    if Path(args.data).resolve() == output.resolve():
-        raise CLIError("the output file must not be the input file")
     estimator, metadata = _load(args.model, device=args.device)
-    estimator.set_params(invalid_smiles="skip", progress_bar=False)
-    smiles_column = args.smiles_column or metadata["info"].get("smiles_column") or "smiles"
-    columns = _prediction_columns(estimator, metadata)
-
-    first = _read_csv(args.data, nrows=1)
-    if len(first) == 0:
-        raise CLIError(f"input file {args.data!r} has a header but no rows")
-    header = first.columns
-    _check_columns(header, [(smiles_column, "--smiles-column")], args.data)
-    clashes = [c for c in columns + [ERROR_COLUMN] if c in header]
-    if clashes:
-        raise CLIError(
-            f"{args.data!r} already has column(s) {', '.join(map(repr, clashes))}, which predict would "
-            "write; rename them (or predict from the original file)"
-        )
-
-    temporary = _atomic_output(output)
-    n_rows = n_invalid = 0
+    smiles_column = _smiles_column(args, metadata)
+    _read_rows(args.data, [(smiles_column, "--smiles-column")], nrows=1)
     try:
-        reader = pd.read_csv(args.data, chunksize=args.chunk_size, **_csv_reader_options())
-        progress = tqdm(desc="predicting", unit=" rows", disable=args.quiet, file=sys.stderr)
-        with reader, progress, _warnings_as_notes(args):
-            for number, chunk in enumerate(reader):
-                smiles = chunk[smiles_column].tolist()
-                _, invalid = check_smiles(smiles)
-                reasons = {item.position: item.reason for item in invalid}
-                valid = [k for k in range(len(smiles)) if k not in reasons]
-                values = _predict_values(estimator, [smiles[k] for k in valid], len(columns))
-                result = chunk.copy()
-                for name, column_values in zip(columns, values):
-                    cells = [""] * len(chunk)
-                    for position, value in zip(valid, column_values):
-                        cells[position] = "" if isinstance(value, float) and math.isnan(value) else value
-                    result[name] = pd.Series(cells, index=chunk.index, dtype=object)
-                result[ERROR_COLUMN] = [reasons.get(k, "") for k in range(len(chunk))]
-                result.to_csv(temporary, mode="w" if number == 0 else "a", header=number == 0, index=False)
-                n_rows += len(chunk)
-                n_invalid += len(invalid)
-                progress.update(len(chunk))
-        if n_rows == 0:
-            raise CLIError(f"input file {args.data!r} has a header but no rows")
-        os.replace(temporary, output)
+        with _warnings_as_notes(args):
+            summary = predict_file(
+                estimator, args.data, output, smiles_column=smiles_column, chunk_size=args.chunk_size,
+                target_names=_saved_target_names(metadata, estimator), progress_bar=not args.quiet,
+            )
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise CLIError(f"cannot read {args.data!r} as CSV: {str(error).strip().splitlines()[0]}") from None
-    finally:
-        temporary.unlink(missing_ok=True)
+    except ValueError as error:  # checked before any prediction: a column it would overwrite, output = input
+        raise CLIError(str(error)) from None
+    n_invalid = summary["n_invalid"]
     invalid_note = f" ({n_invalid} invalid SMILES: see column {ERROR_COLUMN!r})" if n_invalid else ""
-    _say(args, f"wrote predictions for {n_rows} rows to {output}{invalid_note}")
+    _say(args, f"wrote predictions for {summary['n_rows']} rows to {output}{invalid_note}")
     return EXIT_OK
 
 
 # ------------------------------------------------------------------ evaluate
+
+
+def _evaluate(args) -> int:
+    from molgnba.metrics import mean_scores
+    from molgnba.screening import predict_frame
+
+    if args.json and args.json != "-":
+        _check_output_file(args.json)
+    estimator, metadata = _load(args.model, device=args.device)
+    smiles_column = _smiles_column(args, metadata)
+    targets = _evaluation_targets(args, metadata, estimator)
+    frame = _read_rows(args.data, [(smiles_column, "--smiles-column")] + [(t, "--target") for t in targets])
+    with _warnings_as_notes(args):
+        predictions = predict_frame(estimator, frame[smiles_column].tolist(), target_names=targets)
+    valid = predictions[ERROR_COLUMN].isna().to_numpy()
+    if not valid.any():
+        raise CLIError(f"no valid SMILES in column {smiles_column!r} of {args.data!r}")
+    scores = {
+        target: _score_target(args, estimator, frame[target][valid], predictions[valid], target)
+        for target in targets
+    }
+    metric_names = [name for name in next(iter(scores.values())) if not name.startswith("n_")]
+    report = {
+        "model": str(args.model), "data": str(args.data), "estimator": type(estimator).__name__,
+        "n_rows": int(len(frame)), "n_invalid_smiles": int((~valid).sum()), "targets": scores,
+        "metrics": mean_scores({name: entry[name] for name in metric_names} for entry in scores.values()),
+    }
+    _write_report(args, report, metric_names)
+    return EXIT_OK
+
+
+def _evaluation_targets(args, metadata: dict, estimator) -> list[str]:
+    """The --target columns, else the model's target names; one per target of the model."""
+    n_targets = estimator.n_tasks_ if estimator.target_ndim_ == 2 else 1
+    targets = list(dict.fromkeys(args.target or []))
+    if not targets:
+        saved = metadata["info"].get("targets")
+        if not (isinstance(saved, list) and saved):
+            raise CLIError("give the column(s) of the true values with --target (the model file does not name them)")
+        targets = saved
+    if len(targets) != n_targets:
+        raise CLIError(f"the model predicts {n_targets} target(s), but {len(targets)} --target column(s) were given")
+    return targets
+
+
+def _score_target(args, estimator, text, predictions, target: str) -> dict:
+    """The metrics of one target over the rows with a true value (``text``: its cells as text)."""
+    import numpy as np
+
+    from molgnba import GNNClassifier
+    from molgnba.metrics import classification_scores, regression_scores
+
+    present = (text.str.strip() != "").to_numpy()
+    if not present.any():
+        raise CLIError(f"target column {target!r} has no values in rows with valid SMILES")
+    entry = {"n_evaluated": int(present.sum()), "n_missing_target": int((~present).sum())}
+    text, predictions = text[present], predictions[present]
+    predicted = predictions[f"{target}_pred"]
+    if not isinstance(estimator, GNNClassifier):
+        y_true = _numeric_column(text, target, args.data)
+        return {**entry, **regression_scores(y_true, predicted.to_numpy(dtype=float))}
+    if estimator.target_ndim_ == 2:
+        y_true, classes = _binary_column(text, target, args.data), np.array([0, 1])
+    else:
+        y_true, classes = _known_labels(text, target, estimator.classes_), estimator.classes_
+    return {**entry, **classification_scores(y_true, predicted, _class_probabilities(predictions, target, classes),
+                                             classes)}
+
+
+def _class_probabilities(predictions, target: str, classes):
+    """``n x n_classes`` probabilities from the ``<target>_proba...`` columns of the predictions."""
+    import numpy as np
+
+    if len(classes) == 2:
+        positive = predictions[f"{target}_proba"].to_numpy(dtype=float)
+        return np.column_stack([1.0 - positive, positive])
+    return predictions[[f"{target}_proba_{label}" for label in classes.tolist()]].to_numpy(dtype=float)
+
+
+def _binary_column(text, target: str, path: str):
+    """The 0/1 labels of one task of a multi-task classifier."""
+    import numpy as np
+
+    y_true = _numeric_column(text, target, path)
+    bad = np.flatnonzero(~np.isin(y_true, [0.0, 1.0]))
+    if len(bad):
+        listed = ", ".join(f"line {_line(text.index[r])}: {text.iloc[r]!r}" for r in bad[:5])
+        raise CLIError(f"column {target!r} of {path!r} must hold 0 or 1 for this multi-task classifier; {listed}")
+    return y_true
+
+
+def _known_labels(text, target: str, classes):
+    """The labels of ``text`` in the type of ``classes``; labels the model never saw are an input error."""
+    y_true = _labels_like(text.tolist(), classes)
+    known = set(classes.tolist())
+    unknown = sorted({cell.strip() for value, cell in zip(y_true, text) if value is None or value not in known})
+    if unknown:
+        raise CLIError(
+            f"column {target!r} holds label(s) the model was not trained on: {', '.join(unknown[:10])}; "
+            f"the model's classes are {classes.tolist()}"
+        )
+    return y_true
 
 
 def _labels_like(values, classes):
@@ -430,115 +484,7 @@ def _labels_like(values, classes):
     return np.array(out, dtype=object)
 
 
-def _classification_metrics(y_true, proba, classes) -> dict:
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
-    predicted = classes[proba.argmax(1)].tolist()
-    metrics = {"accuracy": float(np.mean([p == t for p, t in zip(predicted, y_true.tolist())]))}
-    codes = np.array([classes.tolist().index(v) for v in y_true])
-    metrics["roc_auc"] = float("nan")
-    if len(np.unique(codes)) >= 2:
-        try:
-            if len(classes) == 2:
-                metrics["roc_auc"] = float(roc_auc_score(codes == 1, proba[:, 1]))
-            else:
-                metrics["roc_auc"] = float(roc_auc_score(codes, proba, multi_class="ovr",
-                                                         labels=np.arange(len(classes))))
-        except ValueError:  # a class absent from the data: one-vs-rest is undefined
-            pass
-    return metrics
-
-
-def _regression_metrics(y_true, y_pred) -> dict:
-    import numpy as np
-    from sklearn.metrics import mean_absolute_error, r2_score
-
-    return {
-        "rmse": float(np.sqrt(np.mean((y_true - y_pred) ** 2))),
-        "mae": float(mean_absolute_error(y_true, y_pred)),
-        "r2": float(r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan"),
-    }
-
-
-def _evaluate(args) -> int:
-    import numpy as np
-
-    from molgnba import GNNClassifier
-    from molgnba.featurize import check_smiles
-
-    if args.json and args.json != "-":
-        _check_output_file(args.json)
-    estimator, metadata = _load(args.model, device=args.device)
-    estimator.set_params(invalid_smiles="skip", progress_bar=False)
-    info = metadata["info"]
-    smiles_column = args.smiles_column or info.get("smiles_column") or "smiles"
-    n_columns = estimator.n_tasks_ if estimator.target_ndim_ == 2 else 1
-    targets = list(dict.fromkeys(args.target or []))
-    if not targets:
-        saved = info.get("targets")
-        if not (isinstance(saved, list) and saved):
-            raise CLIError("give the column(s) of the true values with --target (the model file does not name them)")
-        targets = saved
-    if len(targets) != n_columns:
-        raise CLIError(f"the model predicts {n_columns} target(s), but {len(targets)} --target column(s) were given")
-    frame = _read_csv(args.data)
-    if len(frame) == 0:
-        raise CLIError(f"input file {args.data!r} has a header but no rows")
-    _check_columns(frame.columns, [(smiles_column, "--smiles-column")] + [(t, "--target") for t in targets],
-                   args.data)
-
-    smiles = frame[smiles_column].tolist()
-    _, invalid = check_smiles(smiles)
-    bad = {item.position for item in invalid}
-    valid = np.array([k for k in range(len(smiles)) if k not in bad], dtype=np.int64)
-    report = {
-        "model": str(args.model), "data": str(args.data), "estimator": type(estimator).__name__,
-        "n_rows": int(len(frame)), "n_invalid_smiles": len(bad), "targets": {},
-    }
-    with _warnings_as_notes(args):
-        if len(valid) == 0:
-            raise CLIError(f"no valid SMILES in column {smiles_column!r} of {args.data!r}")
-        valid_smiles = [smiles[k] for k in valid]
-        if isinstance(estimator, GNNClassifier):
-            proba = estimator.predict_proba(valid_smiles)
-        else:
-            predictions = estimator.predict(valid_smiles).reshape(len(valid), -1)
-
-    for task, target in enumerate(targets):
-        text = frame[target].iloc[valid]
-        present = (text.str.strip() != "").to_numpy()
-        entry = {"n_evaluated": int(present.sum()), "n_missing_target": int((~present).sum())}
-        if not present.any():
-            raise CLIError(f"target column {target!r} has no values in rows with valid SMILES")
-        if isinstance(estimator, GNNClassifier) and estimator.target_ndim_ == 2:
-            y_true = _numeric_column(text, target, args.data)[present]
-            scores = proba[present, task]
-            from sklearn.metrics import roc_auc_score
-
-            entry["accuracy"] = float(np.mean((scores >= 0.5) == (y_true == 1)))
-            entry["roc_auc"] = float(roc_auc_score(y_true, scores)) if len(np.unique(y_true)) == 2 else float("nan")
-        elif isinstance(estimator, GNNClassifier):
-            y_true = _labels_like(text[present].tolist(), estimator.classes_)
-            known = set(estimator.classes_.tolist())
-            unknown = sorted({t.strip() for v, t in zip(y_true, text[present]) if v is None or v not in known})
-            if unknown:
-                raise CLIError(
-                    f"column {target!r} holds label(s) the model was not trained on: {', '.join(unknown[:10])}; "
-                    f"the model's classes are {estimator.classes_.tolist()}"
-                )
-            entry.update(_classification_metrics(y_true, proba[present], estimator.classes_))
-        else:
-            y_true = _numeric_column(text, target, args.data)[present]
-            entry.update(_regression_metrics(y_true, predictions[present, task]))
-        report["targets"][target] = entry
-
-    metric_names = [k for k in next(iter(report["targets"].values())) if not k.startswith("n_")]
-    report["metrics"] = {
-        name: float(np.nanmean([entry[name] for entry in report["targets"].values()]))
-        if not all(math.isnan(entry[name]) for entry in report["targets"].values()) else float("nan")
-        for name in metric_names
-    }
+def _write_report(args, report: dict, metric_names: list[str]) -> None:
     # The table is the command's output; with --json - it goes to stderr so that stdout is pure JSON.
     if not (args.json == "-" and args.quiet):
         _print_report(report, metric_names, sys.stderr if args.json == "-" else sys.stdout)
@@ -548,7 +494,6 @@ def _evaluate(args) -> int:
             print(text)
         else:
             Path(args.json).write_text(text + "\n")
-    return EXIT_OK
 
 
 def _json_safe(value):
@@ -625,7 +570,8 @@ output:
     always               {ERROR_COLUMN}: empty, or why the SMILES is invalid
   Invalid SMILES keep their row, with empty predictions. The file is read and
   written in chunks, so memory does not grow with its size; the output appears
-  only once complete.
+  only once complete. In Python: molgnba.screening.predict_file, which writes
+  the same columns.
 """
 
 _EVALUATE_EXAMPLES = """\
@@ -688,11 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.target, args.epochs, args.hidden_dim
     ('fit', ['logS'], 50, None)
     """
-    from molgnba import GNNClassifier, __version__
-
-    # The help shows the estimators' own defaults, so it cannot drift from them.
-    default = GNNClassifier().get_params(deep=False)
-    on_off = {True: "on", False: "off"}
+    from molgnba import __version__
 
     parser = argparse.ArgumentParser(
         prog="molgnba",
@@ -712,7 +654,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of a failure")
     commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
 
-    # fit
+    _add_fit_parser(commands)
+    _add_predict_parser(commands)
+    _add_evaluate_parser(commands)
+    _add_benchmark_parser(commands)
+    return parser
+
+
+def _add_fit_parser(commands) -> None:
+    """``molgnba fit``: train on a CSV and save the model."""
+    from molgnba import GNNClassifier
+
+    # The help shows the estimators' own defaults, so it cannot drift from them.
+    default = GNNClassifier().get_params(deep=False)
+    on_off = {True: "on", False: "off"}
+
     fit = commands.add_parser(
         "fit",
         help="train a model on a CSV and save it",
@@ -750,7 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     fit.set_defaults(handler=_fit)
 
-    # predict
+
+def _add_predict_parser(commands) -> None:
+    """``molgnba predict``: add a model's predictions to a CSV (:func:`molgnba.screening.predict_file`)."""
     predict = commands.add_parser(
         "predict",
         help="add a model's predictions to a CSV",
@@ -772,7 +730,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     predict.set_defaults(handler=_predict)
 
-    # evaluate
+
+def _add_evaluate_parser(commands) -> None:
+    """``molgnba evaluate``: score a model on a labelled CSV with :mod:`molgnba.metrics`."""
     evaluate = commands.add_parser(
         "evaluate",
         help="score a model on a labelled CSV",
@@ -791,14 +751,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no warnings or messages on stderr")
     evaluate.set_defaults(handler=_evaluate)
 
-    # benchmark (arguments are forwarded untouched; see _split_benchmark)
+
+def _add_benchmark_parser(commands) -> None:
+    """``molgnba benchmark``: listed in the help; :func:`main` forwards its arguments untouched (see ``_split_benchmark``)."""
     commands.add_parser(
         "benchmark",
         help="run the paper's paired benchmark (python -m molgnba.benchmark)",
         description="Forwards every argument to 'python -m molgnba.benchmark'; see 'molgnba benchmark --help'.",
         add_help=False,
     )
-    return parser
 
 
 def _exit_code(code) -> int:

@@ -2,7 +2,9 @@
 
 :func:`predict_iter` takes any iterable of SMILES (a generator, a file read
 line by line, a database cursor) and yields the predictions chunk by chunk;
-:func:`predict_file` does the same from one CSV file to another. Memory
+:func:`predict_frame` gives them as a DataFrame of named columns, with the
+reason for each invalid SMILES, and :func:`predict_file` writes those columns
+from one CSV file to another (it is what ``molgnba predict`` runs). Memory
 stays proportional to ``chunk_size``, never to the number of molecules:
 
 * the input is consumed ``chunk_size`` items at a time;
@@ -13,7 +15,8 @@ stays proportional to ``chunk_size``, never to the number of molecules:
 * the fitted estimator is neither copied nor changed (see below).
 
 Invalid SMILES never stop a screen: their rows hold NaN (``None`` for the
-labels of a classifier trained on non-numeric labels), whatever the
+labels of a classifier trained on non-numeric labels; an empty field and the
+reason in ``molgnba_error`` in a file), whatever the
 estimator's ``invalid_smiles`` setting, which governs fitting and direct
 calls to ``predict``. Every row of the output therefore lines up with a row
 of the input.
@@ -47,6 +50,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import types
 from typing import Iterable, Iterator
 
@@ -54,7 +58,10 @@ import numpy as np
 
 from molgnba.featurize import featurize_smiles
 
-__all__ = ["predict_iter", "predict_file"]
+__all__ = ["ERROR_COLUMN", "predict_file", "predict_frame", "predict_iter"]
+
+#: The column that says why a row could not be predicted (empty when it was).
+ERROR_COLUMN = "molgnba_error"
 
 _METHODS = ("predict", "predict_proba", "decision_function")
 
@@ -208,7 +215,9 @@ def _predict_chunk(screen, method: str, chunk: list, torch_threads: int | None) 
             torch.set_num_threads(previous)
 
 
+
 def _output_columns(values: np.ndarray, method: str, estimator) -> list[str]:
+    """Column names of one method's raw output (``predict_proba_<label>``...), as predict_dask names them."""
     if values.ndim == 1:
         return [method]
     classes = getattr(estimator, "classes_", None)
@@ -222,48 +231,288 @@ def _output_columns(values: np.ndarray, method: str, estimator) -> list[str]:
     return [f"{method}_{k}" for k in range(values.shape[1])]
 
 
+# ------------------------------------------------- prediction tables (predict_frame, predict_file)
+
+_SUFFIXES = {"predict": "pred", "predict_proba": "proba", "decision_function": "decision"}
+
+
+def _is_classifier(estimator) -> bool:
+    return getattr(estimator, "classes_", None) is not None
+
+
+def _is_multitask(estimator) -> bool:
+    return getattr(estimator, "target_ndim_", 1) == 2
+
+
+def _check_table_method(estimator, method):
+    if method is not None and method not in _METHODS:
+        raise ValueError(f"method must be None or one of {list(_METHODS)}, got {method!r}")
+    # A classifier's labels are derived from its probabilities (as its predict does), in one pass.
+    asked = "predict_proba" if _is_classifier(estimator) and method in (None, "predict") else method or "predict"
+    _check_estimator(estimator, asked)
+    return asked
+
+
+def _target_names(estimator, target_names) -> list[str]:
+    n_targets = estimator.n_tasks_ if _is_multitask(estimator) else 1
+    if target_names is None:
+        return ["target"] if n_targets == 1 else [f"target_{k}" for k in range(n_targets)]
+    names = [target_names] if isinstance(target_names, str) else [str(name) for name in target_names]
+    if len(names) != n_targets or len(set(names)) != len(names):
+        raise ValueError(
+            f"target_names must give each of the model's {n_targets} target(s) a distinct name, got {names}"
+        )
+    return names
+
+
+def _prediction_columns(estimator, method: str | None, names: list[str]) -> list[str]:
+    """The prediction columns of the table, in order (see :func:`predict_frame`)."""
+    if method is None:
+        if not _is_classifier(estimator):
+            return [f"{name}_pred" for name in names]
+        labels = _prediction_columns(estimator, "predict", names)
+        probabilities = _prediction_columns(estimator, "predict_proba", names)
+        if _is_multitask(estimator):
+            return [column for pair in zip(labels, probabilities) for column in pair]
+        return labels + probabilities
+    suffix = _SUFFIXES[method]
+    if method == "predict" or _is_multitask(estimator) or len(estimator.classes_) == 2:
+        return [f"{name}_{suffix}" for name in names]
+    return [f"{names[0]}_{suffix}_{label}" for label in estimator.classes_.tolist()]
+
+
+def _python(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _label_cells(labels, invalid) -> list:
+    """Labels as plain Python values (``1``, not ``1.0`` or ``np.int64(1)``); None for invalid rows."""
+    return [None if bad else _python(label) for label, bad in zip(labels, invalid)]
+
+
+def _prediction_data(estimator, method: str | None, raw: np.ndarray) -> tuple[list, np.ndarray]:
+    """The table's prediction columns (in the order of ``_prediction_columns``) and the invalid rows."""
+    flat = raw.reshape(len(raw), -1).astype(float)
+    invalid = np.isnan(flat).all(axis=1)
+    if not _is_classifier(estimator) or method == "decision_function":
+        return list(flat.T), invalid
+    if _is_multitask(estimator):
+        labels = [_label_cells((flat[:, task] >= 0.5).astype(np.int64), invalid) for task in range(flat.shape[1])]
+        probabilities = list(flat.T)
+    else:
+        labels = [_label_cells(estimator.classes_[np.nan_to_num(flat).argmax(axis=1)], invalid)]
+        probabilities = [flat[:, 1]] if flat.shape[1] == 2 else list(flat.T)
+    if method == "predict":
+        return labels, invalid
+    if method == "predict_proba":
+        return probabilities, invalid
+    if _is_multitask(estimator):
+        return [column for pair in zip(labels, probabilities) for column in pair], invalid
+    return labels + probabilities, invalid
+
+
+def _invalid_reasons(smiles: list, invalid: np.ndarray) -> list:
+    """Why each row could not be predicted (None for the rows that were).
+
+    Only those rows are parsed again, so a screen parses its valid molecules once.
+    """
+    from molgnba.featurize import check_smiles
+
+    reasons: list = [None] * len(smiles)
+    rows = np.flatnonzero(invalid)
+    if len(rows):
+        _, found = check_smiles([smiles[row] for row in rows])
+        by_position = {item.position: item.reason for item in found}
+        for position, row in enumerate(rows):
+            reasons[row] = by_position.get(position, "could not be predicted")
+    return reasons
+
+
+def _predict_table(estimator, screen, method, asked, smiles: list, columns: list[str], torch_threads):
+    import pandas as pd
+
+    raw = _predict_chunk(screen, asked, smiles, torch_threads)
+    values, invalid = _prediction_data(estimator, method, raw)
+    # Labels (lists) stay objects: ints with None for the invalid rows must not become floats.
+    table = pd.DataFrame({
+        column: pd.Series(cells, dtype=object) if isinstance(cells, list) else cells
+        for column, cells in zip(columns, values)
+    })
+    table[ERROR_COLUMN] = pd.Series(_invalid_reasons(smiles, invalid), dtype=object)
+    return table
+
+
+def predict_frame(
+    estimator,
+    smiles,
+    method: str | None = None,
+    target_names=None,
+    chunk_size: int = 10_000,
+    batch_size: int | None = None,
+    n_jobs: int | None = None,
+    torch_threads: int | None = None,
+):
+    """Predict SMILES into a DataFrame: one row per input, with the reason for each invalid one.
+
+    The columns are those ``molgnba predict`` and :func:`predict_file` add
+    to a CSV file, for each target ``<t>`` (named by ``target_names``):
+
+    =====================  ==================================================
+    regressor              ``<t>_pred``
+    binary classifier      ``<t>_pred`` (label), ``<t>_proba`` (probability
+                           of ``classes_[1]``)
+    multiclass             ``<t>_pred``, then ``<t>_proba_<class>`` per class
+    multi-task 0/1         ``<t>_pred`` (0 or 1) and ``<t>_proba`` per task
+    always, last           ``molgnba_error`` (:data:`ERROR_COLUMN`): None, or
+                           why the SMILES could not be predicted
+    =====================  ==================================================
+
+    ``method="predict"`` keeps the ``_pred`` columns only,
+    ``"predict_proba"`` the ``_proba`` ones and ``"decision_function"``
+    gives the logits as ``<t>_decision`` (``<t>_decision_<class>``).
+    Labels are computed from the probabilities, as the classifier's own
+    ``predict`` does, so a classifier runs once per molecule.
+
+    Parameters
+    ----------
+    estimator : fitted GNNRegressor or GNNClassifier
+        Used read-only (see :func:`predict_iter`).
+    smiles : sequence of str
+        Any item that is not a valid SMILES gives a row without predictions.
+    method : {None, "predict", "predict_proba", "decision_function"}, default=None
+        None: the labels and probabilities of a classifier, the values of
+        a regressor.
+    target_names : str or list of str, optional
+        One name per target; by default ``target`` (``target_0``,
+        ``target_1``... for several).
+    chunk_size, batch_size, n_jobs, torch_threads
+        As in :func:`predict_iter`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Row ``i`` for ``smiles[i]``. Probabilities and values are floats
+        (NaN in invalid rows); labels are plain Python values (None in
+        invalid rows).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, a ``chunk_size`` below 1 or
+        ``target_names`` that do not name each target once.
+
+    Examples
+    --------
+    >>> from molgnba import GNNClassifier
+    >>> from molgnba.screening import predict_frame
+    >>> smiles = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"]
+    >>> clf = GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> clf = clf.fit(smiles, ["no", "no", "yes", "yes"] * 2)
+    >>> table = predict_frame(clf, ["CCS", "C1CC", ""], target_names="toxic")
+    >>> list(table.columns)
+    ['toxic_pred', 'toxic_proba', 'molgnba_error']
+    >>> table["toxic_pred"].iloc[0] in ("no", "yes"), table["toxic_proba"].isna().tolist()
+    (True, [False, True, True])
+    >>> table["molgnba_error"].tolist()
+    [None, 'RDKit could not parse it', 'empty string']
+    """
+    import pandas as pd
+
+    asked = _check_table_method(estimator, method)
+    if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if isinstance(smiles, (str, bytes)):
+        raise TypeError("smiles must be a sequence of SMILES strings, not a single string")
+    columns = _prediction_columns(estimator, method, _target_names(estimator, target_names))
+    screen = _screening_copy(estimator, batch_size, n_jobs)
+    tables = [
+        _predict_table(estimator, screen, method, asked, chunk, columns, torch_threads)
+        for chunk in _chunks(smiles, int(chunk_size))
+    ]
+    if not tables:
+        return pd.DataFrame({column: pd.Series(dtype=float) for column in columns + [ERROR_COLUMN]})
+    return pd.concat(tables, ignore_index=True)
+
+
+# Every cell as its exact text: the input columns pass through untouched ("007"
+# stays "007", "NA" stays "NA", "1.50" stays "1.50").
+_TEXT_CELLS = dict(dtype=str, keep_default_na=False, na_filter=False)
+
+
+def _check_header(header: list, kept: list, columns: list, smiles_column: str, in_csv) -> None:
+    if smiles_column not in header:
+        raise KeyError(f"no column {smiles_column!r} in {str(in_csv)!r} (columns: {header})")
+    clashes = [column for column in columns + [ERROR_COLUMN] if column in kept]
+    if clashes:
+        raise ValueError(
+            f"{str(in_csv)!r} already has column(s) {', '.join(map(repr, clashes))}, which the predictions "
+            "would be written to; rename them (or predict from the original file)"
+        )
+
+
+def _same_file(first, second) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except (OSError, TypeError):
+        return False
+
+
 def predict_file(
     estimator,
     in_csv: str | os.PathLike,
     out_csv: str | os.PathLike,
     smiles_column: str = "smiles",
     chunk_size: int = 10_000,
-    method: str = "predict",
+    method: str | None = None,
     batch_size: int | None = None,
     n_jobs: int | None = None,
     keep_columns: bool = True,
     torch_threads: int | None = None,
+    target_names=None,
+    progress_bar: bool = False,
 ) -> dict:
     """Screen a CSV file into another, ``chunk_size`` rows at a time.
 
-    The output has one row per input row, in input order: the input's
-    columns (all of them, or only ``smiles_column`` with
-    ``keep_columns=False``) followed by the predictions: a column named
-    after ``method`` for one output per molecule, otherwise
-    ``{method}_{class label}`` (class probabilities) or ``{method}_{k}``.
-    Rows of invalid SMILES hold NaN (an empty field).
+    This is what ``molgnba predict`` runs. The output has one row per input
+    row, in input order: the input's columns, their cells as the exact text
+    of the input (all of them, or only ``smiles_column`` with
+    ``keep_columns=False``), followed by the columns of
+    :func:`predict_frame` (``<target>_pred``, ``<target>_proba``...) and
+    ``molgnba_error``. Rows of invalid SMILES have empty predictions and
+    the reason in ``molgnba_error``. The output file appears only once it is
+    complete (it is written to a temporary file next to it, then renamed).
 
     Parameters
     ----------
     estimator : fitted GNNRegressor or GNNClassifier
     in_csv, out_csv : str or path
-        Anything :func:`pandas.read_csv` reads (``.gz`` included) and a path
-        to write; the output is written chunk by chunk, never held whole.
+        A CSV file to read (``.gz`` and the other compressions pandas
+        infers included) and one to write, with the same compression
+        rules; never held whole in memory. They must differ.
     smiles_column : str, default="smiles"
-    chunk_size, method, batch_size, n_jobs, torch_threads
+    chunk_size, batch_size, n_jobs, torch_threads
         As in :func:`predict_iter`.
+    method, target_names
+        As in :func:`predict_frame`.
     keep_columns : bool, default=True
+    progress_bar : bool, default=False
+        Show the rows done on stderr (tqdm).
 
     Returns
     -------
     dict
-        ``n_rows`` (rows written), ``n_invalid`` (rows with NaN predictions)
-        and ``columns`` (the prediction columns).
+        ``n_rows`` (rows written), ``n_invalid`` (rows without predictions)
+        and ``columns`` (the prediction columns, ``molgnba_error`` not
+        included).
 
     Raises
     ------
     KeyError
         If the input has no ``smiles_column``.
+    ValueError
+        If the input already has a column the predictions would be written
+        to, if ``out_csv`` is ``in_csv``, or as :func:`predict_frame`;
+        all of them before any prediction.
 
     Examples
     --------
@@ -276,44 +525,57 @@ def predict_file(
     >>> reg = reg.fit(smiles, [float(len(s)) for s in smiles])
     >>> with tempfile.TemporaryDirectory() as directory:
     ...     library, hits = os.path.join(directory, "library.csv"), os.path.join(directory, "out.csv")
-    ...     frame = pd.DataFrame({"id": [101, 102, 103], "smiles": ["CCS", "C1CC", "CCF"]})
+    ...     frame = pd.DataFrame({"id": ["007", "102", "103"], "smiles": ["CCS", "C1CC", "CCF"]})
     ...     frame.to_csv(library, index=False)
-    ...     summary = predict_file(reg, library, hits, chunk_size=2)
-    ...     out = pd.read_csv(hits)
+    ...     summary = predict_file(reg, library, hits, chunk_size=2, target_names="length")
+    ...     out = pd.read_csv(hits, dtype={"id": str})
     >>> summary
-    {'n_rows': 3, 'n_invalid': 1, 'columns': ['predict']}
-    >>> list(out.columns), out["predict"].isna().tolist()
-    (['id', 'smiles', 'predict'], [False, True, False])
+    {'n_rows': 3, 'n_invalid': 1, 'columns': ['length_pred']}
+    >>> list(out.columns), out["id"].tolist()
+    (['id', 'smiles', 'length_pred', 'molgnba_error'], ['007', '102', '103'])
+    >>> out["length_pred"].isna().tolist(), out["molgnba_error"].tolist()
+    ([False, True, False], [nan, 'RDKit could not parse it', nan])
     """
-    import pandas as pd
+    import secrets
+    from pathlib import Path
 
-    _check_estimator(estimator, method)
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    asked = _check_table_method(estimator, method)
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    columns = _prediction_columns(estimator, method, _target_names(estimator, target_names))
+    header = list(pd.read_csv(in_csv, nrows=0, **_TEXT_CELLS).columns)
+    kept = header if keep_columns else [smiles_column]
+    _check_header(header, kept, columns, smiles_column, in_csv)
+    if _same_file(in_csv, out_csv):
+        raise ValueError(f"the output file must not be the input file ({str(in_csv)!r})")
+
     screen = _screening_copy(estimator, batch_size, n_jobs)
+    output = Path(out_csv)
+    # The temporary name keeps the output's suffixes, so pandas infers the same compression.
+    temporary = output.with_name(f".{secrets.token_hex(6)}.{output.name}")
     n_rows = n_invalid = 0
-    columns: list[str] = []
-    # Strings stay strings (no "NA" -> NaN guessing beyond pandas' defaults for empty fields).
-    reader = pd.read_csv(in_csv, chunksize=int(chunk_size), dtype={smiles_column: object})
-    with reader:
-        for frame in reader:
-            if smiles_column not in frame.columns:
-                raise KeyError(f"no column {smiles_column!r} in {in_csv} (columns: {list(frame.columns)})")
-            if len(frame) == 0:
-                continue
-            values = _predict_chunk(screen, method, frame[smiles_column].tolist(), torch_threads)
-            if values.ndim == 1:
-                invalid = pd.isna(values)
-            else:
-                invalid = pd.isna(values).all(axis=1)
-            columns = _output_columns(values, method, estimator)
-            out = frame if keep_columns else frame[[smiles_column]]
-            predictions = pd.DataFrame(values.reshape(len(values), -1), columns=columns, index=frame.index)
-            out = pd.concat([out, predictions], axis=1)
-            out.to_csv(out_csv, mode="a" if n_rows else "w", header=not n_rows, index=False)
-            n_rows += len(out)
-            n_invalid += int(np.sum(invalid))
-    if n_rows == 0:
-        # An input with a header and no rows still gets a header.
-        pd.read_csv(in_csv, nrows=0).to_csv(out_csv, index=False)
+    try:
+        reader = pd.read_csv(in_csv, chunksize=int(chunk_size), **_TEXT_CELLS)
+        progress = tqdm(desc="predicting", unit=" rows", disable=not progress_bar, file=sys.stderr)
+        with reader, progress:
+            for frame in reader:
+                if len(frame) == 0:
+                    continue
+                table = _predict_table(
+                    estimator, screen, method, asked, frame[smiles_column].tolist(), columns, torch_threads
+                )
+                table.index = frame.index
+                out = pd.concat([frame[kept], table], axis=1)
+                out.to_csv(temporary, mode="a" if n_rows else "w", header=not n_rows, index=False)
+                n_rows += len(out)
+                n_invalid += int(table[ERROR_COLUMN].notna().sum())
+                progress.update(len(out))
+        if n_rows == 0:  # a header without rows still gets the whole header
+            pd.DataFrame(columns=kept + columns + [ERROR_COLUMN]).to_csv(temporary, index=False)
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
     return {"n_rows": n_rows, "n_invalid": n_invalid, "columns": columns}

@@ -283,6 +283,18 @@ class TestPredict:
         assert_clean_error(capsys.readouterr(), "no rows")
         assert list(tmp_path.iterdir()) == [data]
 
+    def test_writes_exactly_what_predict_file_writes(self, files, models, tmp_path, monkeypatch):
+        from molgnba import screening
+
+        calls = []
+        original = screening.predict_file
+        monkeypatch.setattr(screening, "predict_file", lambda *a, **k: calls.append(k) or original(*a, **k))
+        by_command, by_function = tmp_path / "command.csv", tmp_path / "function.csv"
+        assert main(["predict", models["multitask"], str(files["new"]), "-o", str(by_command), "-q"]) == EXIT_OK
+        assert len(calls) == 1  # the command has no prediction code of its own
+        original(load_model(models["multitask"]), files["new"], by_function, target_names=["p_np", "ring"])
+        assert by_command.read_text() == by_function.read_text()
+
     def test_help_describes_the_output_columns(self, capsys):
         assert main(["predict", "--help"]) == EXIT_OK
         text = capsys.readouterr().out
@@ -326,6 +338,22 @@ class TestEvaluate:
         assert report["n_invalid_smiles"] == 1
         assert report["targets"]["logS"]["n_evaluated"] == 2
         assert report["targets"]["logS"]["n_missing_target"] == 1
+
+    def test_multiclass_roc_auc_is_one_vs_rest(self, files, models, capsys):
+        assert main(["evaluate", models["multiclass"], str(files["train"]), "--json", "-", "-q"]) == EXIT_OK
+        report = json.loads(capsys.readouterr().out)
+        frame = pd.read_csv(files["train"])
+        estimator = load_model(models["multiclass"])
+        proba = estimator.predict_proba(frame["smiles"])
+        assert report["metrics"]["roc_auc"] == pytest.approx(roc_auc_score(frame["tertile"], proba, multi_class="ovr"))
+        predicted = estimator.predict(frame["smiles"])
+        assert report["metrics"]["accuracy"] == pytest.approx(np.mean(predicted == frame["tertile"]))
+
+    def test_multi_task_labels_must_be_0_or_1(self, models, tmp_path, capsys):
+        data = tmp_path / "data.csv"
+        data.write_text("smiles,p_np,ring\nCCO,1,0\nCCN,2,1\n")
+        assert main(["evaluate", models["multitask"], str(data)]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "'p_np'", "0 or 1", "line 3: '2'")
 
     def test_labels_the_model_never_saw_are_a_usage_error(self, models, tmp_path, capsys):
         data = tmp_path / "data.csv"

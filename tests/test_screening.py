@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba import featurize
 from molgnba.featurize import ExtendedFeaturizer, GraphCache, HuFeaturizer, featurize_smiles
-from molgnba.screening import predict_file, predict_iter
+from molgnba.screening import ERROR_COLUMN, predict_file, predict_frame, predict_iter
 
 from conftest import TINY_SMILES
 
@@ -119,33 +119,99 @@ class TestPredictIter:
         assert list(predict_iter(regressor, [])) == []
 
 
+class TestPredictFrame:
+    def test_columns_and_reasons_line_up_with_the_input(self, regressor):
+        table = predict_frame(regressor, SCREEN, chunk_size=7, target_names="logS")
+        assert list(table.columns) == ["logS_pred", ERROR_COLUMN] and len(table) == len(SCREEN)
+        values = np.concatenate(list(predict_iter(regressor, SCREEN, chunk_size=7)))
+        np.testing.assert_array_equal(table["logS_pred"].to_numpy(), values)
+        assert table[ERROR_COLUMN].notna().to_numpy().nonzero()[0].tolist() == INVALID_ROWS
+        assert table[ERROR_COLUMN].tolist()[:4] == [None, "RDKit could not parse it", None, "None is not a SMILES string"]
+
+    def test_a_classifier_gives_labels_from_its_probabilities(self, classifier):
+        table = predict_frame(classifier, SCREEN, chunk_size=4)
+        assert list(table.columns) == ["target_pred", "target_proba", ERROR_COLUMN]
+        proba = reference(classifier, "predict_proba", SCREEN)
+        np.testing.assert_allclose(table["target_proba"].to_numpy(dtype=float), proba[:, 1], rtol=1e-5, atol=1e-7)
+        labels = reference(classifier, "predict", SCREEN)
+        assert table["target_pred"].tolist() == [None if k in INVALID_ROWS else labels[k] for k in range(len(SCREEN))]
+        only_proba = predict_frame(classifier, SCREEN[:3], method="predict_proba")
+        assert list(only_proba.columns) == ["target_proba", ERROR_COLUMN]
+        logits = predict_frame(classifier, SCREEN[:3], method="decision_function", target_names=["toxic"])
+        assert list(logits.columns) == ["toxic_decision", ERROR_COLUMN]
+
+    def test_multiclass_and_multitask_columns(self):
+        multiclass = GNNClassifier(**TINY).fit(TINY_SMILES, [0, 1, 2, 0] * (len(TINY_SMILES) // 4))
+        table = predict_frame(multiclass, ["CCO", "C1CC"], target_names="tertile")
+        assert list(table.columns)[:4] == ["tertile_pred", "tertile_proba_0", "tertile_proba_1", "tertile_proba_2"]
+        assert table["tertile_pred"].tolist()[1] is None and isinstance(table["tertile_pred"].tolist()[0], int)
+        y = np.array([[k % 2, (k // 2) % 2] for k in range(len(TINY_SMILES))], dtype=float)
+        tasks = GNNClassifier(**TINY).fit(TINY_SMILES, y)
+        table = predict_frame(tasks, ["CCO", "C1CC"], target_names=["a", "b"])
+        assert list(table.columns) == ["a_pred", "a_proba", "b_pred", "b_proba", ERROR_COLUMN]
+        assert table["a_pred"].tolist()[0] in (0, 1) and table["a_pred"].tolist()[1] is None
+        with pytest.raises(ValueError, match="2 target"):
+            predict_frame(tasks, ["CCO"], target_names=["a"])
+
+    def test_errors(self, regressor):
+        with pytest.raises(ValueError, match="method"):
+            predict_frame(regressor, ["CCO"], method="transform")
+        with pytest.raises(AttributeError, match="predict_proba"):
+            predict_frame(regressor, ["CCO"], method="predict_proba")
+        with pytest.raises(TypeError, match="single string"):
+            predict_frame(regressor, "CCO")
+        assert list(predict_frame(regressor, []).columns) == ["target_pred", ERROR_COLUMN]
+
+
 class TestPredictFile:
     def test_round_trip_keeps_rows_and_columns(self, regressor, tmp_path):
         frame = pd.DataFrame({"id": range(len(SCREEN)), "smiles": SCREEN})
         frame.to_csv(tmp_path / "in.csv", index=False)
         stats = predict_file(regressor, tmp_path / "in.csv", tmp_path / "out.csv", chunk_size=4, batch_size=None)
         out = pd.read_csv(tmp_path / "out.csv")
-        assert stats == {"n_rows": len(SCREEN), "n_invalid": len(INVALID_ROWS), "columns": ["predict"]}
-        assert list(out.columns) == ["id", "smiles", "predict"] and out["id"].tolist() == list(range(len(SCREEN)))
-        expected = reference(regressor, "predict", frame["smiles"].tolist())
-        np.testing.assert_allclose(out["predict"].to_numpy(), expected, rtol=1e-6, equal_nan=True)
-        assert out["predict"].isna().to_numpy().nonzero()[0].tolist() == INVALID_ROWS
+        assert stats == {"n_rows": len(SCREEN), "n_invalid": len(INVALID_ROWS), "columns": ["target_pred"]}
+        assert list(out.columns) == ["id", "smiles", "target_pred", ERROR_COLUMN]
+        assert out["id"].tolist() == list(range(len(SCREEN)))
+        # NaN and None were written as empty fields: read back, they are empty strings.
+        expected = reference(regressor, "predict", frame["smiles"].fillna("").tolist())
+        np.testing.assert_allclose(out["target_pred"].to_numpy(), expected, rtol=1e-6, equal_nan=True)
+        assert out["target_pred"].isna().to_numpy().nonzero()[0].tolist() == INVALID_ROWS
+        assert out[ERROR_COLUMN].notna().to_numpy().nonzero()[0].tolist() == INVALID_ROWS
+        assert out.loc[3, ERROR_COLUMN] == "empty string"
 
-    def test_probabilities_named_by_class(self, classifier, tmp_path):
+    def test_input_cells_pass_through_as_text(self, regressor, tmp_path):
+        (tmp_path / "in.csv").write_text('code,smiles,note\n007,CCO,NA\n1.50,C1CC,"a, b"\n')
+        predict_file(regressor, tmp_path / "in.csv", tmp_path / "out.csv.gz", target_names="y")
+        out = pd.read_csv(tmp_path / "out.csv.gz", dtype=str, keep_default_na=False)
+        assert out[["code", "note"]].values.tolist() == [["007", "NA"], ["1.50", "a, b"]]
+        assert out[ERROR_COLUMN].tolist() == ["", "RDKit could not parse it"] and out["y_pred"].tolist()[1] == ""
+
+    def test_probabilities_and_labels_of_a_classifier(self, classifier, tmp_path):
         pd.DataFrame({"mol": ["CCO", "C1CC", "CCN"]}).to_csv(tmp_path / "in.csv", index=False)
         stats = predict_file(classifier, tmp_path / "in.csv", tmp_path / "out.csv", smiles_column="mol",
-                             method="predict_proba", keep_columns=False)
+                             keep_columns=False, target_names="label")
         out = pd.read_csv(tmp_path / "out.csv")
-        assert list(out.columns) == ["mol", "predict_proba_a", "predict_proba_b"]
-        assert stats["n_invalid"] == 1 and out.iloc[1, 1:].isna().all()
+        assert list(out.columns) == ["mol", "label_pred", "label_proba", ERROR_COLUMN]
+        assert stats["n_invalid"] == 1 and out.iloc[1, 1:3].isna().all()
+        assert set(out["label_pred"].dropna()) <= {"a", "b"}
 
-    def test_missing_column_and_empty_file(self, regressor, tmp_path):
+    def test_refused_before_any_prediction(self, regressor, tmp_path):
         pd.DataFrame({"x": ["CCO"]}).to_csv(tmp_path / "in.csv", index=False)
         with pytest.raises(KeyError, match="smiles"):
             predict_file(regressor, tmp_path / "in.csv", tmp_path / "out.csv")
+        (tmp_path / "clash.csv").write_text("smiles,target_pred\nCCO,1\n")
+        with pytest.raises(ValueError, match="already has column.*'target_pred'"):
+            predict_file(regressor, tmp_path / "clash.csv", tmp_path / "out.csv")
+        (tmp_path / "same.csv").write_text("smiles\nCCO\n")
+        with pytest.raises(ValueError, match="must not be the input"):
+            predict_file(regressor, tmp_path / "same.csv", tmp_path / "same.csv")
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["clash.csv", "in.csv", "same.csv"]
+
+    def test_an_empty_input_gets_the_whole_header(self, regressor, tmp_path):
         (tmp_path / "empty.csv").write_text("smiles\n")
-        stats = predict_file(regressor, tmp_path / "empty.csv", tmp_path / "out2.csv")
-        assert stats["n_rows"] == 0 and (tmp_path / "out2.csv").read_text().strip() == "smiles"
+        stats = predict_file(regressor, tmp_path / "empty.csv", tmp_path / "out.csv")
+        assert stats["n_rows"] == 0
+        assert (tmp_path / "out.csv").read_text().strip() == f"smiles,target_pred,{ERROR_COLUMN}"
 
 
 # ------------------------------------------------- featurizer fast path and n_jobs

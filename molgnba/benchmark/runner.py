@@ -177,7 +177,7 @@ def _split(smiles, split: str, seed: int):
 
 
 def _test_score(estimator, smiles, y, task_type: str) -> float:
-    from molgnba.callbacks import masked_rmse, masked_roc_auc
+    from molgnba.metrics import masked_rmse, masked_roc_auc
 
     y = np.asarray(y, dtype=float)
     y2 = y.reshape(len(y), -1)
