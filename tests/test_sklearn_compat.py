@@ -39,10 +39,10 @@ import sklearn.utils.estimator_checks as estimator_checks
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_html_repr
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from molgnba import GNNClassifier, GNNRegressor
+from molgnba.exceptions import InvalidParameterError
 
 TINY = dict(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0)
 N_MOLECULES = 60
