@@ -129,6 +129,16 @@ class ChunkPredictor:
         Returns
         -------
         ndarray of shape (len(smiles),) or (len(smiles), k)
+
+        Examples
+        --------
+        >>> from molgnba import GNNClassifier
+        >>> from molgnba.screening import ChunkPredictor
+        >>> smiles = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"]
+        >>> clf = GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+        >>> clf = clf.fit(smiles, ["no", "yes"] * 4)
+        >>> ChunkPredictor(clf).predict(["CCS", None, "CCF"])[1] is None  # string labels: None
+        True
         """
         import torch
 
@@ -147,6 +157,17 @@ class ChunkPredictor:
 
         ``[method]`` for one output per molecule, else one column per class
         (``predict_proba_<label>``) or output.
+
+        Examples
+        --------
+        >>> from molgnba import GNNClassifier
+        >>> from molgnba.screening import ChunkPredictor
+        >>> smiles = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"]
+        >>> clf = GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+        >>> clf = clf.fit(smiles, ["no", "yes"] * 4)
+        >>> predictor = ChunkPredictor(clf, method="predict_proba")
+        >>> predictor.output_columns(predictor.predict(["CCS"]))
+        ['predict_proba_no', 'predict_proba_yes']
         """
         return _output_columns(values, self.method, self.estimator)
 
