@@ -138,8 +138,8 @@ MODULES = [name for name in MODULES if name != "molgnba"]
 for _module in MODULES:
     tags.add(f"molgnba_{_module}")  # noqa: F821
 # Not listed under "Modules": estimators' classes are documented at the top level,
-# data is internal plumbing, cli has a page of its own.
-MODULES_NOT_LISTED = {"estimators", "data", "cli"}
+# data and utils are internal plumbing, cli has a page of its own.
+MODULES_NOT_LISTED = {"estimators", "data", "cli", "utils"}
 # Sections of the top-level names, by the module that defines them (others: "More").
 TOPLEVEL_SECTIONS = [
     ("Estimators", "molgnba.estimators"),

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from molgnba.screening import _check_estimator, _output_columns, _predict_chunk, _screening_copy
+from molgnba.screening import ChunkPredictor
 
 __all__ = ["fit_dask", "predict_dask", "set_worker_threads"]
 
@@ -169,7 +169,7 @@ def _predict_partition(part, estimator, method, batch_size, torch_threads, colum
     if len(part) == 0:
         values = np.empty((0, len(columns)))
     else:
-        values = _predict_chunk(_screening_copy(estimator, batch_size, None), method, part.tolist(), None)
+        values = ChunkPredictor(estimator, method, batch_size=batch_size).predict(part.tolist())
     if len(columns) == 1:
         return pd.Series(values.reshape(len(part)), index=part.index, name=columns[0])
     return pd.DataFrame(values.reshape(len(part), -1), index=part.index, columns=columns)
@@ -233,7 +233,7 @@ def predict_dask(
     import dask.dataframe as dd
     import pandas as pd
 
-    _check_estimator(estimator, method)
+    predictor = ChunkPredictor(estimator, method, batch_size=batch_size)
     if isinstance(data, dd.DataFrame):
         series = data[smiles_column]
     elif isinstance(data, dd.Series):
@@ -244,8 +244,8 @@ def predict_dask(
             "data call estimator.predict, or molgnba.screening.predict_iter for a stream"
         )
     # The output's schema, from one molecule predicted here.
-    template = getattr(_screening_copy(estimator, batch_size, None), method)(["C"])
-    columns = _output_columns(template, method, estimator)
+    template = predictor.predict(["C"])
+    columns = predictor.output_columns(template)
     dtype = object if template.dtype.kind not in "biufc" else np.result_type(template.dtype, np.float64)
     if len(columns) == 1:
         meta = pd.Series([], dtype=dtype, name=columns[0])

@@ -1,6 +1,6 @@
 """Exceptions molgnba raises on top of the built-in ones."""
 
-__all__ = ["TrainingDivergedError"]
+__all__ = ["InvalidParameterError", "TrainingDivergedError"]
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -31,4 +31,25 @@ class TrainingDivergedError(FloatingPointError):
     the training loss became inf in epoch 1, batch 1 (lr=0.001). Lower the
     learning rate (e.g. lr=1e-4), check the targets for extreme values, or keep
     standardize_targets=True for regression. ...
+    """
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of an estimator has a value of the wrong type or out of range.
+
+    Raised by ``fit`` (parameters are only stored by the constructor, as in
+    scikit-learn), naming the parameter, what it must be and what it got.
+    A subclass of both :class:`ValueError` and :class:`TypeError`, like
+    scikit-learn's own parameter errors, so code that catches either keeps
+    working.
+
+    Examples
+    --------
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.exceptions import InvalidParameterError
+    >>> try:
+    ...     GNNRegressor(hidden_dim=0).fit(["C", "CC"], [1.0, 2.0])
+    ... except InvalidParameterError as error:
+    ...     print(error)
+    The 'hidden_dim' parameter of GNNRegressor must be an int in the range [1, inf). Got 0 instead.
     """

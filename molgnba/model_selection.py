@@ -19,8 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import _num_samples, check_array
+from sklearn.utils import check_random_state, indexable
+from sklearn.utils.validation import check_array
+
+from molgnba.utils._validation import num_samples
 
 __all__ = [
     "ScaffoldKFold",
@@ -201,7 +203,7 @@ def train_valid_test_split(n_or_X, *, fractions=(0.8, 0.1, 0.1), random_state=No
             raise TypeError(
                 "n_or_X must be an int or a sequence of samples, got a single string."
             )
-        n_samples = _num_samples(n_or_X)
+        n_samples = num_samples(n_or_X)
     fractions = _validate_fractions(fractions)
     if n_samples == 0:
         raise ValueError("Cannot split an empty set of samples.")
@@ -495,9 +497,26 @@ class ScaffoldKFold(GroupKFold):
                 f"{self.n_splits} distinct scaffolds (groups), but the data have "
                 f"only {n_groups}. Use fewer splits."
             )
-        return super().split(X, y, groups)
+        # The checks above run at the call; the folds are dealt lazily, as GroupKFold does.
+        return self._iter_splits(X, y, groups)
 
-    def _iter_test_indices(self, X, y, groups):
+    def _iter_splits(self, X, y, groups):
+        # GroupKFold deals its folds through a private hook: this is its split
+        # (checks, then train = every sample outside the test fold) on our folds.
+        X, y, groups = indexable(X, y, groups)
+        n_samples = num_samples(X)
+        if self.n_splits > n_samples:
+            raise ValueError(
+                f"Cannot have number of splits n_splits={self.n_splits} greater than the "
+                f"number of samples: n_samples={n_samples}."
+            )
+        indices = np.arange(n_samples)
+        for test_index in self._scaffold_test_folds(groups):
+            test_mask = np.zeros(n_samples, dtype=bool)
+            test_mask[test_index] = True
+            yield indices[~test_mask], indices[test_mask]
+
+    def _scaffold_test_folds(self, groups):
         groups = check_array(groups, input_name="groups", ensure_2d=False, dtype=None)
         _, group_idx = np.unique(groups, return_inverse=True)
         group_idx = group_idx.ravel()

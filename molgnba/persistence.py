@@ -73,10 +73,6 @@ _TRAINING_ONLY_PREFIXES = ("callbacks", "optimizer", "train_split", "iterator_tr
 # skorch bookkeeping that the constructor rebuilds by itself.
 _INTERNAL_PARAMS = {"_params_to_validate"}
 
-_FITTED_COMMON = ("n_outputs_", "n_tasks_", "target_ndim_")
-_FITTED_OPTIONAL = ("task_", "best_epoch_", "n_train_samples_", "stopped_early_")
-_TASKS = {"binary", "multiclass", "regression"}
-_CLASS_DTYPE_KINDS = set("biufUO")
 
 
 class ModelVersionWarning(UserWarning):
@@ -113,9 +109,9 @@ def _estimator_classes() -> dict:
 
 
 def _molgnba_version() -> str:
-    import molgnba
+    from molgnba._version import __version__
 
-    return molgnba.__version__
+    return __version__
 
 
 def _major_minor(version: str) -> tuple[str, ...]:
@@ -248,33 +244,6 @@ def _featurizer_entry(estimator) -> str:
     return featurizer
 
 
-def _classes_entry(classes) -> dict:
-    classes = np.asarray(classes)
-    if classes.dtype.kind not in _CLASS_DTYPE_KINDS:
-        raise ValueError(f"cannot save class labels of dtype {classes.dtype} (supported: bool, int, float, str)")
-    values = classes.tolist()
-    for value in values:
-        if not isinstance(value, (bool, int, float, str)):
-            raise ValueError(
-                f"cannot save the class label {value!r} of type {type(value).__name__}: "
-                "labels must be bool, int, float or str"
-            )
-    return {"values": values, "dtype": classes.dtype.str, "kind": classes.dtype.kind}
-
-
-def _fitted_attributes(estimator) -> dict:
-    fitted = {}
-    for name in _FITTED_COMMON + _FITTED_OPTIONAL:
-        if hasattr(estimator, name):
-            fitted[name] = _to_json(getattr(estimator, name))
-    if hasattr(estimator, "classes_"):
-        fitted["classes_"] = _classes_entry(estimator.classes_)
-    for name in ("target_mean_", "target_scale_"):
-        if hasattr(estimator, name):
-            fitted[name] = np.asarray(getattr(estimator, name), dtype=np.float64).tolist()
-    return fitted
-
-
 def _write_zip(handle, metadata: bytes, estimator) -> None:
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zipfile.ZipInfo(_METADATA, date_time=_ZIP_DATE), metadata,
@@ -400,7 +369,7 @@ def save_model(estimator, path, *, info=None) -> Path:
             "atom_feature_dims": list(featurizer.atom_feature_dims),
             "bond_feature_dims": list(featurizer.bond_feature_dims),
         },
-        "fitted": _fitted_attributes(estimator),
+        "fitted": estimator.get_fitted_state(),
         "device": str(getattr(estimator, "device_", estimator.device)),
         "history": _history_to_json(estimator.history_),
         "info": info,
@@ -577,53 +546,10 @@ def _resolve_device(path, saved_param, device):
 def _restore_fitted(path, estimator, fitted) -> None:
     if not isinstance(fitted, dict):
         raise _invalid(path, f"{_METADATA} field 'fitted' is missing or malformed")
-
-    def integer(name, low, high=None, optional=False):
-        value = fitted.get(name)
-        if value is None and optional:
-            return
-        if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
-            raise _invalid(path, f"fitted attribute {name!r} is missing or out of range: {value!r}")
-        setattr(estimator, name, value)
-
-    integer("n_outputs_", 1)
-    integer("n_tasks_", 1)
-    integer("target_ndim_", 1, 2)
-    integer("best_epoch_", 0, optional=True)
-    integer("n_train_samples_", 0, optional=True)
-    if "task_" in fitted:
-        if fitted["task_"] not in _TASKS:
-            raise _invalid(path, f"fitted attribute 'task_' is {fitted['task_']!r}")
-        estimator.task_ = fitted["task_"]
-    if isinstance(fitted.get("stopped_early_"), bool):
-        estimator.stopped_early_ = fitted["stopped_early_"]
-    if "classes_" in fitted:
-        entry = fitted["classes_"]
-        try:
-            dtype = np.dtype(entry["dtype"])
-            if dtype.kind not in _CLASS_DTYPE_KINDS:
-                raise TypeError(f"dtype {dtype}")
-            values = entry["values"]
-            if not isinstance(values, list) or not all(isinstance(v, (bool, int, float, str)) for v in values):
-                raise TypeError("labels must be bool, int, float or str")
-            estimator.classes_ = np.array(values, dtype=dtype)
-        except (KeyError, TypeError, ValueError) as error:
-            raise _invalid(path, f"fitted attribute 'classes_' is malformed ({error})") from None
-    for name in ("target_mean_", "target_scale_"):
-        if name in fitted:
-            try:
-                values = np.asarray(fitted[name], dtype=np.float64)
-            except (TypeError, ValueError):
-                raise _invalid(path, f"fitted attribute {name!r} is not a list of numbers") from None
-            if values.ndim != 1 or len(values) != estimator.n_tasks_:
-                raise _invalid(path, f"fitted attribute {name!r} does not have n_tasks_ entries")
-            setattr(estimator, name, values)
-    from molgnba.estimators import GNNClassifier
-
-    needed = ("classes_",) if isinstance(estimator, GNNClassifier) else ("target_mean_", "target_scale_")
-    missing = [name for name in needed if not hasattr(estimator, name)]
-    if missing:
-        raise _invalid(path, f"fitted attribute(s) {', '.join(missing)} missing")
+    try:
+        estimator.set_fitted_state(fitted)
+    except ValueError as error:
+        raise _invalid(path, str(error)) from None
 
 
 def _load_weights(path, data: bytes, map_location) -> dict:

@@ -21,17 +21,16 @@ estimator's ``invalid_smiles`` setting, which governs fitting and direct
 calls to ``predict``. Every row of the output therefore lines up with a row
 of the input.
 
-How it is done: the prediction methods of a *shallow copy* of the estimator
-are called chunk by chunk, with the copy's featurization step replaced by
-one that uses no cache and skips invalid SMILES. The network, the fitted
-attributes and every line of post-processing (inverse standardisation,
-class probabilities, label decoding) are the estimator's own, so a screen
-returns what ``estimator.predict`` returns on the same molecules (exactly,
-for the same batches; otherwise up to floating-point rounding, since the
-molecules that share a batch change the order of the sums).
-Validating the SMILES separately before calling ``predict`` would parse
-every molecule twice; a copy with ``invalid_smiles="skip"`` would still fill
-the global cache.
+How it is done: :class:`ChunkPredictor` featurizes each chunk without the
+cache, keeping None for the invalid SMILES, and hands the graphs to the
+estimator's public ``predict_graphs``. The network, the fitted attributes and
+every line of post-processing (inverse standardisation, class probabilities,
+label decoding) are the estimator's own, so a screen returns what
+``estimator.predict`` returns on the same molecules (exactly, for the same
+batches; otherwise up to floating-point rounding, since the molecules that
+share a batch change the order of the sums). Validating the SMILES
+separately before calling ``predict`` would parse every molecule twice; a
+copy with ``invalid_smiles="skip"`` would still fill the global cache.
 
 Examples
 --------
@@ -51,14 +50,13 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import types
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from molgnba.featurize import featurize_smiles
 
-__all__ = ["ERROR_COLUMN", "predict_file", "predict_frame", "predict_iter"]
+__all__ = ["ChunkPredictor", "ERROR_COLUMN", "predict_file", "predict_frame", "predict_iter"]
 
 #: The column that says why a row could not be predicted (empty when it was).
 ERROR_COLUMN = "molgnba_error"
@@ -66,52 +64,119 @@ ERROR_COLUMN = "molgnba_error"
 _METHODS = ("predict", "predict_proba", "decision_function")
 
 
-def _check_estimator(estimator, method: str):
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}")
-    if not hasattr(estimator, method):
-        raise AttributeError(f"{type(estimator).__name__} has no {method}")
-    is_fitted = getattr(estimator, "__sklearn_is_fitted__", None)
-    if is_fitted is None or not is_fitted():
-        from sklearn.exceptions import NotFittedError
+class ChunkPredictor:
+    """Predicts lists of SMILES as a screen does: no graph cache, invalid SMILES as NaN rows.
 
-        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call fit(smiles, y) first")
+    The building block of :func:`predict_iter`, :func:`predict_file` and
+    :func:`molgnba.distributed.predict_dask`. Each call featurizes its SMILES
+    without the process-wide graph cache and hands the graphs to the
+    estimator's :meth:`~molgnba.GNNRegressor.predict_graphs`, so the
+    predictions are the estimator's own; the estimator is only read.
 
+    Parameters
+    ----------
+    estimator : fitted GNNRegressor or GNNClassifier
+    method : {"predict", "predict_proba", "decision_function"}, default="predict"
+    batch_size : int or None, default=None
+        Molecules per forward pass; None keeps the estimator's.
+    n_jobs : int or None, default=None
+        Processes that featurize (see :func:`molgnba.featurize.featurize_smiles`).
+    torch_threads : int or None, default=None
+        Torch intra-op threads during each call (restored after it); None
+        leaves torch's setting.
 
-def _uncached_featurize(n_jobs):
-    """A replacement for the estimators' ``_featurize``: no cache, invalid SMILES skipped."""
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``.
+    AttributeError
+        If the estimator has no such method.
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted.
 
-    def _featurize(self, smiles, *, training):
-        graphs, _ = featurize_smiles(smiles, self.featurizer, cache=None, n_jobs=n_jobs)
-        kept = np.array([k for k, graph in enumerate(graphs) if graph is not None], dtype=np.int64)
-        if len(kept) == 0:
-            raise _NoValidSmiles
-        return [graphs[k] for k in kept], kept
+    Examples
+    --------
+    >>> from molgnba import GNNRegressor
+    >>> from molgnba.screening import ChunkPredictor
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> reg = reg.fit(smiles, [float(len(s)) for s in smiles])
+    >>> predictor = ChunkPredictor(reg)
+    >>> values = predictor.predict(["CCS", "not a smiles"])
+    >>> values.shape, bool(np.isnan(values[1])), predictor.output_columns(values)
+    ((2,), True, ['predict'])
+    """
 
-    return _featurize
+    def __init__(self, estimator, method: str = "predict", *, batch_size=None, n_jobs=None, torch_threads=None):
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}")
+        if not hasattr(estimator, method):
+            raise AttributeError(f"{type(estimator).__name__} has no {method}")
+        is_fitted = getattr(estimator, "__sklearn_is_fitted__", None)
+        if is_fitted is None or not is_fitted():
+            from sklearn.exceptions import NotFittedError
 
+            raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call fit(smiles, y) first")
+        self.estimator = estimator
+        self.method = method
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.n_jobs = n_jobs
+        self.torch_threads = torch_threads
 
-class _NoValidSmiles(Exception):
-    """A chunk without a single valid SMILES (answered with a chunk of NaN rows)."""
+    def predict(self, smiles: list) -> np.ndarray:
+        """The method's output for ``smiles``, one row per item (NaN rows for invalid ones).
 
+        Parameters
+        ----------
+        smiles : list
+            SMILES strings; anything that is not a valid SMILES (None, NaN,
+            numbers, unparseable strings) gives a NaN row (None for
+            non-numeric class labels).
 
-def _screening_copy(estimator, batch_size, n_jobs):
-    """A shallow copy sharing the fitted network; only its featurization (and batch size) differ."""
-    screen = object.__new__(type(estimator))
-    screen.__dict__.update(estimator.__dict__)
-    object.__setattr__(screen, "_featurize", types.MethodType(_uncached_featurize(n_jobs), screen))
-    if batch_size is not None:
-        # skorch reads iterator_valid__* from the instance's __dict__ (get_params_for).
-        object.__setattr__(screen, "iterator_valid__batch_size", int(batch_size))
-    return screen
+        Returns
+        -------
+        ndarray of shape (len(smiles),) or (len(smiles), k)
 
+        Examples
+        --------
+        >>> from molgnba import GNNClassifier
+        >>> from molgnba.screening import ChunkPredictor
+        >>> smiles = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"]
+        >>> clf = GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+        >>> clf = clf.fit(smiles, ["no", "yes"] * 4)
+        >>> ChunkPredictor(clf).predict(["CCS", None, "CCF"])[1] is None  # string labels: None
+        True
+        """
+        import torch
 
-def _empty_rows(screen, method: str, n_rows: int) -> np.ndarray:
-    """The output of ``method`` for ``n_rows`` invalid SMILES: NaN (None for non-numeric labels)."""
-    template = getattr(screen, method)(["C"])
-    if template.dtype.kind not in "biufc":  # labels that are not numbers: None, as predict does
-        return np.full((n_rows,) + template.shape[1:], None, dtype=object)
-    return np.full((n_rows,) + template.shape[1:], np.nan, dtype=np.result_type(template.dtype, np.float64))
+        previous = torch.get_num_threads()
+        if self.torch_threads is not None and self.torch_threads != previous:
+            torch.set_num_threads(int(self.torch_threads))
+        try:
+            graphs, _ = featurize_smiles(smiles, self.estimator.featurizer, cache=None, n_jobs=self.n_jobs)
+            return self.estimator.predict_graphs(graphs, self.method, batch_size=self.batch_size)
+        finally:
+            if torch.get_num_threads() != previous:
+                torch.set_num_threads(previous)
+
+    def output_columns(self, values: np.ndarray) -> list[str]:
+        """Column names for ``values`` (an output of :meth:`predict`) in a table.
+
+        ``[method]`` for one output per molecule, else one column per class
+        (``predict_proba_<label>``) or output.
+
+        Examples
+        --------
+        >>> from molgnba import GNNClassifier
+        >>> from molgnba.screening import ChunkPredictor
+        >>> smiles = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"]
+        >>> clf = GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+        >>> clf = clf.fit(smiles, ["no", "yes"] * 4)
+        >>> predictor = ChunkPredictor(clf, method="predict_proba")
+        >>> predictor.output_columns(predictor.predict(["CCS"]))
+        ['predict_proba_no', 'predict_proba_yes']
+        """
+        return _output_columns(values, self.method, self.estimator)
 
 
 def _chunks(iterable: Iterable, size: int) -> Iterator[list]:
@@ -190,29 +255,13 @@ def predict_iter(
     >>> np.isnan(proba).all(axis=1).tolist()  # the invalid SMILES gives a row of NaN
     [False, True]
     """
-    _check_estimator(estimator, method)
+    predictor = ChunkPredictor(estimator, method, batch_size=batch_size, n_jobs=n_jobs, torch_threads=torch_threads)
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if isinstance(smiles_iterable, (str, bytes)):
         raise TypeError("smiles_iterable must be an iterable of SMILES strings, not a single string")
-    screen = _screening_copy(estimator, batch_size, n_jobs)
     for chunk in _chunks(smiles_iterable, int(chunk_size)):
-        yield _predict_chunk(screen, method, chunk, torch_threads)
-
-
-def _predict_chunk(screen, method: str, chunk: list, torch_threads: int | None) -> np.ndarray:
-    import torch
-
-    previous = torch.get_num_threads()
-    if torch_threads is not None and torch_threads != previous:
-        torch.set_num_threads(int(torch_threads))
-    try:
-        return getattr(screen, method)(chunk)
-    except _NoValidSmiles:
-        return _empty_rows(screen, method, len(chunk))
-    finally:
-        if torch.get_num_threads() != previous:
-            torch.set_num_threads(previous)
+        yield predictor.predict(chunk)
 
 
 
@@ -248,9 +297,7 @@ def _check_table_method(estimator, method):
     if method is not None and method not in _METHODS:
         raise ValueError(f"method must be None or one of {list(_METHODS)}, got {method!r}")
     # A classifier's labels are derived from its probabilities (as its predict does), in one pass.
-    asked = "predict_proba" if _is_classifier(estimator) and method in (None, "predict") else method or "predict"
-    _check_estimator(estimator, asked)
-    return asked
+    return "predict_proba" if _is_classifier(estimator) and method in (None, "predict") else method or "predict"
 
 
 def _target_names(estimator, target_names) -> list[str]:
@@ -328,10 +375,11 @@ def _invalid_reasons(smiles: list, invalid: np.ndarray) -> list:
     return reasons
 
 
-def _predict_table(estimator, screen, method, asked, smiles: list, columns: list[str], torch_threads):
+def _predict_table(predictor: ChunkPredictor, method, smiles: list, columns: list[str]):
     import pandas as pd
 
-    raw = _predict_chunk(screen, asked, smiles, torch_threads)
+    estimator = predictor.estimator
+    raw = predictor.predict(smiles)
     values, invalid = _prediction_data(estimator, method, raw)
     # Labels (lists) stay objects: ints with None for the invalid rows must not become floats.
     table = pd.DataFrame({
@@ -419,14 +467,14 @@ def predict_frame(
     import pandas as pd
 
     asked = _check_table_method(estimator, method)
+    predictor = ChunkPredictor(estimator, asked, batch_size=batch_size, n_jobs=n_jobs, torch_threads=torch_threads)
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if isinstance(smiles, (str, bytes)):
         raise TypeError("smiles must be a sequence of SMILES strings, not a single string")
     columns = _prediction_columns(estimator, method, _target_names(estimator, target_names))
-    screen = _screening_copy(estimator, batch_size, n_jobs)
     tables = [
-        _predict_table(estimator, screen, method, asked, chunk, columns, torch_threads)
+        _predict_table(predictor, method, chunk, columns)
         for chunk in _chunks(smiles, int(chunk_size))
     ]
     if not tables:
@@ -543,6 +591,7 @@ def predict_file(
     from tqdm.auto import tqdm
 
     asked = _check_table_method(estimator, method)
+    predictor = ChunkPredictor(estimator, asked, batch_size=batch_size, n_jobs=n_jobs, torch_threads=torch_threads)
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     columns = _prediction_columns(estimator, method, _target_names(estimator, target_names))
@@ -552,7 +601,6 @@ def predict_file(
     if _same_file(in_csv, out_csv):
         raise ValueError(f"the output file must not be the input file ({str(in_csv)!r})")
 
-    screen = _screening_copy(estimator, batch_size, n_jobs)
     output = Path(out_csv)
     # The temporary name keeps the output's suffixes, so pandas infers the same compression.
     temporary = output.with_name(f".{secrets.token_hex(6)}.{output.name}")
@@ -564,9 +612,7 @@ def predict_file(
             for frame in reader:
                 if len(frame) == 0:
                     continue
-                table = _predict_table(
-                    estimator, screen, method, asked, frame[smiles_column].tolist(), columns, torch_threads
-                )
+                table = _predict_table(predictor, method, frame[smiles_column].tolist(), columns)
                 table.index = frame.index
                 out = pd.concat([frame[kept], table], axis=1)
                 out.to_csv(temporary, mode="a" if n_rows else "w", header=not n_rows, index=False)

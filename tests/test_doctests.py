@@ -47,15 +47,20 @@ def _public_api():
     """``(qualified name, object)`` of every public class, function and method of the package.
 
     Module level: the names not starting with "_" that the module defines
-    itself (not those it imports). Methods: the functions (static and class
+    itself (not those it imports); private modules (``molgnba.estimators._base``)
+    are skipped, their classes being checked where a public module exports them. Methods: the functions (static and class
     methods included) that a public class defines itself in the module's
-    source, not starting with "_". A method that overrides one of a base class (``forward`` of a torch
+    source (or a private submodule's), not starting with "_". A method that overrides one of a base class (``forward`` of a torch
     module, the ``on_*`` hooks of a skorch callback, ``split`` of a
     cross-validator) is left out: it implements a contract the base class
     documents, and the class's own example shows it at work.
     """
     for module_name in ["molgnba", *MODULES]:
         if module_name in WITHOUT_EXAMPLES_MODULES:
+            continue
+        if any(part.startswith("_") for part in module_name.split(".")):
+            # A private module (molgnba.estimators._base): what it holds is public only
+            # where a public module re-exports it, and is checked there.
             continue
         module = importlib.import_module(module_name)
         for name, obj in vars(module).items():
@@ -71,7 +76,7 @@ def _public_api():
                     member = member.__func__
                 if method_name.startswith("_") or not inspect.isfunction(member):
                     continue
-                if member.__module__ != module_name:
+                if not (member.__module__ + ".").startswith(module_name + "."):
                     # Not written here: e.g. the ``propagate`` and ``collect`` that PyG
                     # generates and sets on a MessagePassing subclass once one is created.
                     continue

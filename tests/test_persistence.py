@@ -469,3 +469,72 @@ class TestReadMetadata:
 
     def test_docstring_example_runs(self):
         assert run_docstring_examples(read_metadata).failed == 0
+
+
+# ------------------------------------------------------------ fitted state
+# The "fitted" entry of metadata.json is the estimator's get_fitted_state(): its
+# keys are part of the file format (files of older versions must keep loading).
+FITTED_KEYS = {"n_outputs_", "n_tasks_", "target_ndim_", "task_", "best_epoch_", "n_train_samples_", "stopped_early_"}
+
+
+class TestFittedState:
+    def test_the_file_stores_the_estimators_fitted_state_with_the_format_keys(self, fitted, tmp_path):
+        state = fitted.get_fitted_state()
+        assert json.loads(json.dumps(state)) == state  # JSON data only
+        metadata = read_metadata(save_model(fitted, tmp_path / "model.molgnba"))
+        assert metadata["fitted"] == state
+        own = {"classes_"} if isinstance(fitted, GNNClassifier) else {"target_mean_", "target_scale_"}
+        assert own <= set(state) <= FITTED_KEYS | own
+
+    def test_set_fitted_state_round_trip_predicts_the_same(self, fitted):
+        state = json.loads(json.dumps(fitted.get_fitted_state()))
+        twin = type(fitted)(**fitted.get_params()).set_fitted_state(state).initialize()
+        twin.module_.load_state_dict(fitted.module_.state_dict())
+        twin.criterion_.load_state_dict(fitted.criterion_.state_dict())
+        assert twin.get_fitted_state() == fitted.get_fitted_state()
+        np.testing.assert_array_equal(twin.predict(QUERY), fitted.predict(QUERY))
+        if isinstance(fitted, GNNClassifier):
+            assert twin.classes_.dtype == fitted.classes_.dtype
+
+    def test_an_unfitted_estimator_has_no_state(self):
+        with pytest.raises(NotFittedError):
+            GNNRegressor().get_fitted_state()
+
+    @pytest.mark.parametrize(
+        "change, message",
+        [
+            (lambda s: s.update(n_outputs_=0), "'n_outputs_' is missing or out of range: 0"),
+            (lambda s: s.pop("n_tasks_"), "'n_tasks_' is missing"),
+            (lambda s: s.update(target_ndim_=True), "'target_ndim_' is missing or out of range"),
+            (lambda s: s.update(task_="ranking"), "'task_' is 'ranking'"),
+            (lambda s: s.pop("target_scale_"), r"fitted attribute\(s\) target_scale_ missing"),
+            (lambda s: s.update(target_mean_=["a"]), "'target_mean_' is not a list of numbers"),
+            (lambda s: s.update(target_mean_=[0.0, 1.0]), "'target_mean_' does not have n_tasks_ entries"),
+        ],
+    )
+    def test_a_malformed_state_is_refused_naming_the_attribute_and_changes_nothing(self, regressor, change, message):
+        state = regressor.get_fitted_state()
+        change(state)
+        fresh = GNNRegressor(**TINY)
+        before = dict(vars(fresh))
+        with pytest.raises(ValueError, match=message):
+            fresh.set_fitted_state(state)
+        assert vars(fresh).keys() == before.keys()
+
+    @pytest.mark.parametrize(
+        "entry", [None, {"values": ["a", "b"]}, {"values": [["a"], "b"], "dtype": "<U1"}, {"values": [1], "dtype": "M8"}]
+    )
+    def test_malformed_classes_are_refused(self, entry):
+        state = {"n_outputs_": 1, "n_tasks_": 1, "target_ndim_": 1, "task_": "binary"}
+        if entry is not None:
+            state["classes_"] = entry
+        with pytest.raises(ValueError, match="classes_"):
+            GNNClassifier().set_fitted_state(state)
+
+    def test_a_malformed_fitted_entry_in_a_file_is_named(self, saved, tmp_path):
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m["fitted"].pop("target_mean_"))
+        with pytest.raises(ValueError, match=r"not a valid molgnba model file.*target_mean_ missing"):
+            load_model(path)
+        path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m.update(fitted=[1]))
+        with pytest.raises(ValueError, match="field 'fitted' is missing or malformed"):
+            load_model(path)

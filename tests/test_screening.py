@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba import featurize
 from molgnba.featurize import ExtendedFeaturizer, GraphCache, HuFeaturizer, featurize_smiles
-from molgnba.screening import ERROR_COLUMN, predict_file, predict_frame, predict_iter
+from molgnba.screening import ERROR_COLUMN, ChunkPredictor, predict_file, predict_frame, predict_iter
 
 from conftest import TINY_SMILES
 
@@ -161,6 +161,53 @@ class TestPredictFrame:
         with pytest.raises(TypeError, match="single string"):
             predict_frame(regressor, "CCO")
         assert list(predict_frame(regressor, []).columns) == ["target_pred", ERROR_COLUMN]
+
+class TestPredictGraphs:
+    """The estimators' public method behind screening: prediction on featurized molecules."""
+
+    @pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
+    def test_equals_the_method_with_invalid_rows_as_nan(self, classifier, method):
+        graphs, invalid = featurize_smiles(SCREEN, classifier.featurizer, cache=None)
+        assert len(graphs) == len(SCREEN) and len(invalid) == len(INVALID_ROWS)
+        values = classifier.predict_graphs(graphs, method)
+        expected = reference(classifier, method, SCREEN)
+        assert values.dtype == expected.dtype
+        np.testing.assert_array_equal(values, expected)
+
+    def test_all_invalid_gives_missing_rows_of_the_methods_type(self, regressor, classifier):
+        np.testing.assert_array_equal(regressor.predict_graphs([None, None]), [np.nan, np.nan])
+        assert classifier.predict_graphs([None], "predict").tolist() == [None]  # string labels
+        assert classifier.predict_graphs([None], "predict_proba").shape == (1, 2)
+
+    def test_batch_size_changes_rounding_only_and_leaves_the_estimator_alone(self, regressor):
+        graphs, _ = featurize_smiles(TINY_SMILES, regressor.featurizer, cache=None)
+        before = dict(regressor.__dict__)
+        np.testing.assert_allclose(regressor.predict_graphs(graphs, batch_size=3), regressor.predict(TINY_SMILES), rtol=1e-5)
+        assert regressor.__dict__.keys() == before.keys() and regressor.batch_size == before["batch_size"]
+
+    def test_errors(self, regressor):
+        with pytest.raises(ValueError, match="method"):
+            regressor.predict_graphs([], "transform")
+        with pytest.raises(AttributeError, match="predict_proba"):
+            regressor.predict_graphs([], "predict_proba")
+        with pytest.raises(NotFittedError):
+            GNNRegressor().predict_graphs([])
+
+
+class TestChunkPredictor:
+    def test_predicts_like_predict_iter_and_names_columns(self, classifier):
+        predictor = ChunkPredictor(classifier, "predict_proba", batch_size=4)
+        values = predictor.predict(SCREEN[:10])
+        np.testing.assert_array_equal(values, next(predict_iter(classifier, SCREEN[:10], method="predict_proba", batch_size=4)))
+        assert predictor.output_columns(values) == ["predict_proba_a", "predict_proba_b"]
+
+    def test_checks_the_estimator_when_made(self, regressor):
+        with pytest.raises(NotFittedError):
+            ChunkPredictor(GNNRegressor())
+        with pytest.raises(AttributeError, match="predict_proba"):
+            ChunkPredictor(regressor, "predict_proba")
+        with pytest.raises(ValueError, match="method"):
+            ChunkPredictor(regressor, "transform")
 
 
 class TestPredictFile:

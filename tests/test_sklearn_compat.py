@@ -39,10 +39,10 @@ import sklearn.utils.estimator_checks as estimator_checks
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_html_repr
-from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from molgnba import GNNClassifier, GNNRegressor
+from molgnba.exceptions import InvalidParameterError
 
 TINY = dict(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0)
 N_MOLECULES = 60
@@ -284,6 +284,29 @@ class TestParameterValidation:
         X, targets = data
         with pytest.raises(ValueError, match="device"):
             Estimator(**TINY, device="gpu").fit(X, targets[Estimator])
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"hidden_dim": 0}, "must be an int in the range [1, inf). Got 0 instead."),
+        ({"validation_fraction": 1.0}, "must be a float in the range (0.0, 1.0) or None. Got 1.0 instead."),
+        ({"invalid_smiles": "drop"}, "must be a str among {'raise', 'skip'}. Got 'drop' instead."),
+        ({"progress_bar": 1}, "must be an instance of 'bool' or an instance of 'numpy.bool'. Got 1 instead."),
+        ({"checkpoint_dir": 3}, "must be an instance of 'str', an instance of 'os.PathLike' or None. Got 3 instead."),
+        (
+            {"random_state": -1},
+            "must be an int in the range [0, 4294967295], an instance of "
+            "'numpy.random.mtrand.RandomState' or None. Got -1 instead.",
+        ),
+    ],
+)
+def test_parameter_errors_keep_scikit_learns_wording(params, expected):
+    [name] = params
+    with pytest.raises(InvalidParameterError) as info:
+        GNNRegressor(**params)._validate_estimator_params()
+    assert str(info.value) == f"The {name!r} parameter of GNNRegressor {expected}"
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
 
 
 # ============================================================ mirrored fit checks

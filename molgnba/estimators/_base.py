@@ -1,0 +1,792 @@
+"""The machinery both estimators share: parameters, skorch hooks, fit, prediction.
+
+:class:`GNNBase` is a skorch net (:class:`skorch.NeuralNet`) that takes SMILES:
+it checks every input before training starts, featurizes the molecules,
+trains with the loss chosen by the parameters and keeps the model of the best
+validation epoch by an unweighted metric. :class:`~molgnba.GNNClassifier` and
+:class:`~molgnba.GNNRegressor` add the encoding of the targets and the
+post-processing of the network's outputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import re
+import warnings
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
+from skorch.utils import to_device, to_tensor
+
+from molgnba.callbacks import BestEpoch, DivergenceGuard, SampleDiagnostics, TrainingCheckpoint, ValidationScore
+from molgnba.data import GraphDataset, ValidationSplit, collate_graphs
+from molgnba.estimators._device import AUTOCAST_DTYPES, DevicePrecisionMixin, check_device
+from molgnba.estimators._validation import check_smiles_input, format_invalid, target_array
+from molgnba.exceptions import TrainingDivergedError
+from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer, graph_cache
+from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss, label_mask, relative_gradient_norm
+from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
+from molgnba.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+
+__all__ = ["OUTPUT_METHODS", "GNNBase"]
+
+#: The prediction methods whose output :meth:`GNNBase.predict_graphs` returns.
+OUTPUT_METHODS = ("predict", "predict_proba", "decision_function")
+_TASKS = ("binary", "multiclass", "regression")
+
+
+class GNNBase(DevicePrecisionMixin, NeuralNet):
+    """Shared machinery: input checks, featurization, model selection."""
+
+    # One table of parameter constraints, checked at fit (scikit-learn style).
+    _parameter_constraints: dict = {
+        "backbone": [StrOptions(set(BACKBONES))],
+        "attentive_loss": ["boolean"],
+        "loss": [StrOptions({"auto", "focal", "ghm"})],
+        "attention_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "attention_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
+        "attention_entropy_weight": [Interval(numbers.Real, 0, None, closed="left"), None],
+        "attention_weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "detach_gradient_norm": ["boolean"],
+        "adversarial_attention": ["boolean"],
+        "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "jumping_knowledge": [StrOptions(set(JUMPING_KNOWLEDGE))],
+        "train_eps": ["boolean"],
+        "featurizer": [str, MoleculeFeaturizer],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "invalid_smiles": [StrOptions({"raise", "skip"})],
+        "progress_bar": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
+        "mixed_precision": [StrOptions(set(AUTOCAST_DTYPES)), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+    _default_task = "binary"
+
+    @property
+    def _task(self) -> str:
+        """"binary", "multiclass" or "regression": set by fit from the targets."""
+        return getattr(self, "task_", self._default_task)
+
+    def __init__(
+        self,
+        backbone="gin",
+        attentive_loss=True,
+        loss="auto",
+        attention_dim=16,
+        attention_temperature=1.0,
+        attention_entropy_weight=None,
+        attention_weight_decay=0.0,
+        detach_gradient_norm=True,
+        adversarial_attention=True,
+        num_layers=5,
+        hidden_dim=300,
+        dropout=0.0,
+        pooling="mean",
+        jumping_knowledge="concat",
+        train_eps=False,
+        featurizer="hu2019",
+        lr=1e-3,
+        weight_decay=0.0,
+        max_epochs=100,
+        batch_size=32,
+        validation_fraction=0.1,
+        patience=None,
+        invalid_smiles="raise",
+        progress_bar=False,
+        checkpoint_dir=None,
+        mixed_precision=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        kwargs.setdefault("module", MolecularGNN)
+        kwargs.setdefault("criterion", None)
+        kwargs.setdefault("optimizer", torch.optim.Adam)
+        kwargs.setdefault("train_split", "auto")
+        kwargs.setdefault("iterator_train__collate_fn", collate_graphs)
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("iterator_valid__collate_fn", collate_graphs)
+        super().__init__(
+            lr=lr, max_epochs=max_epochs, batch_size=batch_size, device=device, verbose=verbose, **kwargs
+        )
+        self.backbone = backbone
+        self.attentive_loss = attentive_loss
+        self.loss = loss
+        self.attention_dim = attention_dim
+        self.attention_temperature = attention_temperature
+        self.attention_entropy_weight = attention_entropy_weight
+        self.attention_weight_decay = attention_weight_decay
+        self.detach_gradient_norm = detach_gradient_norm
+        self.adversarial_attention = adversarial_attention
+        self.num_layers = num_layers
+        self.hidden_dim = hidden_dim
+        self.dropout = dropout
+        self.pooling = pooling
+        self.jumping_knowledge = jumping_knowledge
+        self.train_eps = train_eps
+        self.featurizer = featurizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.invalid_smiles = invalid_smiles
+        self.progress_bar = progress_bar
+        self.checkpoint_dir = checkpoint_dir
+        self.mixed_precision = mixed_precision
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ params
+    def _validate_estimator_params(self) -> None:
+        own = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate_parameter_constraints(self._parameter_constraints, own, caller_name=type(self).__name__)
+        self._validate_loss_params()
+        check_device(self.device)
+        duplicated = {
+            "num_layers", "hidden_dim", "dropout", "pooling", "jumping_knowledge", "train_eps",
+            "backbone", "n_outputs", "atom_feature_dims", "bond_feature_dims",
+        } & set(self.get_params_for("module"))
+        if duplicated:
+            names = sorted(duplicated)
+            raise ValueError(
+                f"set {', '.join(names)} as top-level parameter(s), not with the module__ prefix "
+                f"(module__{names[0]} would silently shadow {names[0]}=...)"
+            )
+
+    def initialize(self):
+        self._validate_estimator_params()
+        return super().initialize()  # DevicePrecisionMixin resolves device="auto" first
+
+    def initialize_module(self):
+        featurizer = get_featurizer(self.featurizer)
+        kwargs = dict(
+            atom_feature_dims=featurizer.atom_feature_dims,
+            bond_feature_dims=featurizer.bond_feature_dims,
+            n_outputs=self.n_outputs_,
+            backbone=self.backbone,
+            num_layers=self.num_layers,
+            hidden_dim=self.hidden_dim,
+            dropout=self.dropout,
+            pooling=self.pooling,
+            jumping_knowledge=self.jumping_knowledge,
+            train_eps=self.train_eps,
+        )
+        kwargs.update(self.get_params_for("module"))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    # ---- loss (see molgnba.losses)
+    def _validate_loss_params(self) -> None:
+        if self.adversarial_attention and not self.detach_gradient_norm:
+            raise ValueError("adversarial_attention=True needs detach_gradient_norm=True")
+        if self.loss != "auto" and self.attentive_loss:
+            raise ValueError(
+                f"attentive_loss=True weights the plain loss and cannot be combined with "
+                f"loss={self.loss!r}; set attentive_loss=False to train with the {self.loss} loss"
+            )
+
+    def _entropy_weight(self) -> float:
+        if self.attention_entropy_weight is not None:
+            return self.attention_entropy_weight
+        return 5.0 if self.adversarial_attention else 1.0
+
+    def initialize_criterion(self):
+        if self.criterion is not None:
+            return super().initialize_criterion()
+        if self.loss != "auto":
+            loss_class = FocalLoss if self.loss == "focal" else GHMLoss
+            criterion = loss_class(task=self._task, **self.get_params_for("criterion"))
+        elif self.attentive_loss:
+            criterion = GNBALoss(
+                task=self._task,
+                attention_dim=self.attention_dim,
+                temperature=self.attention_temperature,
+                entropy_weight=self._entropy_weight(),
+                detach_gradient_norm=self.detach_gradient_norm,
+                adversarial=self.adversarial_attention,
+            )
+        else:
+            criterion = MaskedLoss(task=self._task)
+        self.criterion_ = criterion.to(self.device_)
+        return self
+
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device_)
+        if self.criterion is not None:  # a criterion of the user's own
+            return self.criterion_(y_pred, y_true)
+        if not training:
+            # Validation loss is unweighted: model selection never sees the
+            # attention (or the focal/GHM weights).
+            return MaskedLoss(self._task)(y_pred, y_true)
+        # Diagnostics stay on the device: no host synchronisation per batch.
+        index = getattr(X, "sample_index", None)
+        if isinstance(self.criterion_, GNBALoss):
+            details = self.criterion_.forward_details(y_pred, y_true)
+            if index is not None:
+                counts = details.mask.sum(0, keepdim=True).clamp(min=1)
+                # Scaled by the number of labelled samples: 1 means a uniform share.
+                relative = torch.where(details.mask, details.attention * counts, torch.nan)
+                self.batch_diagnostics_ = (
+                    index,
+                    details.gradient_norm.masked_fill(~details.mask, torch.nan),
+                    relative,
+                    details.attention_entropy().mean(),
+                )
+            return details.loss
+        if index is not None:
+            g = relative_gradient_norm(y_pred.detach(), y_true, self._task)
+            self.batch_diagnostics_ = (index, g.masked_fill(~label_mask(y_true, self._task), torch.nan), None, None)
+        return self.criterion_(y_pred, y_true)
+
+    # ---- end of loss
+
+    def initialize_optimizer(self, *args, **kwargs):
+        optimizer_kwargs = self.get_params_for("optimizer")
+        if "param_groups" in optimizer_kwargs:
+            return super().initialize_optimizer(*args, **kwargs)
+        # The attention's W1, W2 train with the network, under their own weight decay.
+        groups = [{"params": list(self.module_.parameters()), "weight_decay": self.weight_decay}]
+        attention = [p for p in self.criterion_.parameters() if p.requires_grad]
+        if attention:
+            groups.append({"params": attention, "weight_decay": self.attention_weight_decay})
+        optimizer_kwargs.setdefault("lr", self.lr)
+        self.optimizer_ = self.optimizer(groups, **optimizer_kwargs)
+        return self
+
+    @property
+    def _monitor(self) -> tuple[str, bool]:
+        """History key of the model-selection metric and whether lower is better."""
+        if self._task == "regression":
+            return "valid_rmse", True
+        if self._task == "multiclass":
+            return "valid_loss", True
+        return "valid_roc_auc", False
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        print_log = callbacks.pop()  # PrintLog must come last to print our columns
+        callbacks.append(("divergence_guard", DivergenceGuard()))
+        monitor, lower_is_better = self._monitor
+        if monitor != "valid_loss":  # skorch already flags the best valid_loss
+            callbacks.append(("valid_score", ValidationScore(monitor, self._score_raw, lower_is_better)))
+        callbacks.append(("sample_diagnostics", SampleDiagnostics(monitor)))
+        if self.progress_bar:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.append(print_log)
+        callbacks.append(("best_epoch", BestEpoch(monitor, patience=self.patience)))
+        if self.checkpoint_dir is not None:
+            # After best_epoch: resuming restores the state best_epoch has just reset.
+            callbacks.append(("checkpoint", TrainingCheckpoint(self.checkpoint_dir)))
+        return callbacks
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        if epochs is None and getattr(self, "resumed_epochs_", 0):
+            epochs = max(self.max_epochs - self.resumed_epochs_, 0)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch ends the fit quietly on KeyboardInterrupt, which is also how
+            # early stopping stops; remember which of the two it was.
+            self.interrupted_ = not self.stopped_early_
+            raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train ``max_epochs`` more epochs on SMILES ``X``, keeping the weights.
+
+        The first call on an unfitted estimator is :meth:`fit`. Later calls
+        keep the network, the optimizer state and the targets' encoding
+        (classes, standardization) of the first fit: labels it never saw are
+        refused. The best-epoch selection runs anew over the new epochs.
+
+        Parameters
+        ----------
+        X : sequence of str
+            SMILES: list, tuple, 1-D array or pandas Series.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            Targets of the same kind as at the first fit.
+        classes : ignored
+            Present for scikit-learn's signature; the classes are those of
+            the first fit.
+        **fit_params
+            Passed on to skorch.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> from molgnba import GNNRegressor
+        >>> smiles, y = ["C", "CC", "CCC", "CCCC"] * 4, [1.0, 2.0, 3.0, 4.0] * 4
+        >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
+        >>> reg = reg.partial_fit(smiles, y).partial_fit(smiles, y)
+        >>> len(reg.history_)
+        4
+        """
+        if not isinstance(X, GraphDataset):
+            if not (getattr(self, "initialized_", False) and hasattr(self, "target_ndim_")):
+                return self.fit(X, y, **fit_params)
+            smiles = check_smiles_input(X)
+            if len(smiles) == 0:
+                raise ValueError("X is empty: at least one SMILES is needed")
+            y_array = target_array(y, len(smiles))
+            self.invalid_smiles_ = []
+            graphs, kept = self._featurize(smiles, training=True)
+            targets = self._encode_targets(y_array[kept], kept)
+            self.n_train_samples_ = len(graphs)
+            self.stopped_early_ = self.interrupted_ = False
+            self.best_epoch_ = None
+            self.partial_fit(GraphDataset(graphs, targets), targets, **fit_params)
+            self._realign_diagnostics(kept, len(smiles), self.target_ndim_)
+            return self
+        # skorch's fit hands the featurized data on to here.
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except TrainingDivergedError:
+            self.notify("on_train_end", X=X, y=y)  # back to the best epoch so far
+            raise
+
+    def _check_target_shape(self, y_array: np.ndarray) -> None:
+        n_columns = 1 if y_array.ndim == 1 else y_array.shape[1]
+        expected = 1 if self.target_ndim_ == 1 else self.n_outputs_
+        if n_columns != expected:
+            raise ValueError(f"y has {n_columns} task column(s); the estimator was fitted on {expected}")
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        # Early stopping takes effect after all callbacks (PrintLog included,
+        # which skorch always runs last) have handled the epoch.
+        if method_name == "on_epoch_end" and getattr(self, "stopped_early_", False):
+            raise KeyboardInterrupt
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if isinstance(self.train_split, str) and self.train_split == "auto":
+            if self.validation_fraction is None:
+                train, valid = X, None
+            else:
+                splitter = ValidationSplit(
+                    self.validation_fraction,
+                    stratified=self._task != "regression",
+                    random_state=self._seed_,
+                )
+                train, valid = splitter(X, y)
+        else:
+            train, valid = super().get_split_datasets(X, y, **fit_params)
+        self.n_validation_samples_ = 0 if valid is None else len(valid)
+        return train, valid
+
+
+    def fit(self, X, y, **fit_params):
+        """Fit on SMILES ``X`` and targets ``y``.
+
+        Every check of the input runs before training starts; with
+        ``invalid_smiles="skip"`` the targets are checked (and, for the
+        regressor, standardized) on the rows that are kept.
+
+        Parameters
+        ----------
+        X : sequence of str
+            SMILES: list, tuple, 1-D array or pandas Series.
+        y : array-like of shape (n_samples,) or (n_samples, n_tasks)
+            See the class docstring for what each estimator accepts.
+        **fit_params
+            Passed on to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_estimator_params()
+        smiles = check_smiles_input(X)
+        if len(smiles) == 0:
+            raise ValueError("X is empty: at least one SMILES is needed")
+        y_array = target_array(y, len(smiles))
+        self.invalid_smiles_ = []
+        graphs, kept = self._featurize(smiles, training=True)
+        targets = self._prepare_targets(y_array[kept], kept)
+        return self._fit_graphs(graphs, kept, len(smiles), targets, **fit_params)
+
+    def _prepare_targets(self, y_array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Check and encode the targets of the kept rows; set target-derived attributes."""
+        raise NotImplementedError
+
+    def _featurize(self, smiles: list, *, training: bool, cache=graph_cache):
+        """Featurize, enforcing ``invalid_smiles``; return graphs and kept positions.
+
+        ``cache=None`` bypasses the process-wide graph cache (screening does, so
+        that millions of one-off molecules do not fill it).
+        """
+        graphs, invalid = featurize_smiles(smiles, self.featurizer, cache=cache)
+        if invalid and self.invalid_smiles == "raise":
+            raise ValueError(
+                format_invalid(invalid)
+                + ". Fix or remove them, or pass invalid_smiles='skip' to "
+                + ("train without them." if training else "get NaN predictions in their place.")
+            )
+        kept = np.array([k for k, graph in enumerate(graphs) if graph is not None], dtype=np.int64)
+        if training and invalid:
+            self.invalid_smiles_ = invalid
+            warnings.warn(
+                f"skipped {format_invalid(invalid)}; see the estimator's invalid_smiles_ attribute",
+                UserWarning,
+                stacklevel=3,
+            )
+        if len(kept) == 0:
+            raise ValueError(f"no valid SMILES in X ({len(smiles)} given, all invalid)")
+        return [graphs[k] for k in kept], kept
+
+    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, **fit_params):
+        """Seed, run skorch's fit on the graphs, and align diagnostics with the input."""
+        self.n_tasks_ = 1 if targets.ndim == 1 else targets.shape[1]
+        self.n_train_samples_ = len(graphs)
+        self.stopped_early_ = False
+        self.interrupted_ = False
+        self.best_epoch_ = None
+        self._seed_ = self._draw_seed()
+        if self.checkpoint_dir is not None:
+            self.fit_fingerprint_ = self._fingerprint(graphs, targets)
+        if self._seed_ is not None:
+            torch.manual_seed(self._seed_)
+            np.random.seed(self._seed_ % (2**32))
+        dataset = GraphDataset(graphs, targets)
+        super().fit(dataset, targets, **fit_params)
+        self._realign_diagnostics(kept, n_input, self.target_ndim_)
+        if self.interrupted_:
+            kept_epoch = f"epoch {self.best_epoch_}" if self.best_epoch_ else "the last epoch"
+            warnings.warn(
+                f"training was interrupted during epoch {len(self.history_)} of {self.max_epochs}; "
+                f"the estimator is usable and keeps the weights of {kept_epoch} and the history so far",
+                UserWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _fingerprint(self, graphs, targets) -> dict:
+        """What a checkpoint must match to be resumed: a hash of the data, and the parameters."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for graph in graphs:
+            digest.update(graph.x.numpy().tobytes())
+            digest.update(graph.edge_index.numpy().tobytes())
+        digest.update(np.ascontiguousarray(targets).tobytes())
+        # Not part of the model: output, where to save, and skorch's bookkeeping.
+        ignored = {"verbose", "progress_bar", "checkpoint_dir", "device"}
+        params = {
+            # Object reprs carry memory addresses, which differ from process to process.
+            name: re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+            for name, value in self.get_params(deep=False).items()
+            if name not in ignored and not name.startswith(("callbacks", "_"))
+        }
+        return {"data": digest.hexdigest(), "params": params}
+
+    def _draw_seed(self):
+        rs = self.random_state
+        if rs is None:
+            return None
+        if isinstance(rs, numbers.Integral):
+            return int(rs)
+        return int(rs.randint(0, 2**31 - 1))  # a RandomState instance
+
+    def _realign_diagnostics(self, kept, n_input, y_ndim):
+        """Put per-sample diagnostics back in the positions of the user's X."""
+        for name in ("train_gradient_norm_", "train_attention_"):
+            values = getattr(self, name, None)
+            if values is None:
+                continue
+            full = np.full((n_input, values.shape[1]), np.nan, dtype=np.float32)
+            full[kept] = values
+            setattr(self, name, full[:, 0] if y_ndim == 1 else full)
+
+    def _forward_raw(self, X) -> tuple[np.ndarray, np.ndarray, int]:
+        """Raw network outputs (``n_valid x n_outputs``), kept positions, input length."""
+        self._check_fitted()
+        smiles = check_smiles_input(X)
+        if len(smiles) == 0:
+            raise ValueError("X is empty: at least one SMILES is needed")
+        graphs, kept = self._featurize(smiles, training=False)
+        return self._forward_graphs(graphs), kept, len(smiles)
+
+    def _forward_graphs(self, graphs: list, batch_size: int | None = None) -> np.ndarray:
+        """The network's float32 outputs (``len(graphs) x n_outputs``), computed in eval mode."""
+        if len(graphs) == 0:
+            return np.empty((0, self.n_outputs_), dtype=np.float32)
+        dataset = self.get_dataset(GraphDataset(graphs))
+        if batch_size is None:
+            iterator = self.get_iterator(dataset, training=False)
+        else:
+            # Passed to the loader, never set on self: the estimator may be in use elsewhere.
+            iterator = self.iterator_valid(dataset, **{**self.get_params_for("iterator_valid"), "batch_size": batch_size})
+        outputs = [to_device(self.evaluation_step(batch, training=False), "cpu") for batch in iterator]
+        return torch.cat(outputs).float().numpy()
+
+    def _outputs_from_raw(self, method: str, raw: np.ndarray, kept: np.ndarray, n_input: int) -> np.ndarray:
+        """What ``method`` returns for the raw outputs of the ``kept`` rows of ``n_input``."""
+        raise NotImplementedError
+
+    def predict_graphs(self, graphs, method: str = "predict", *, batch_size: int | None = None) -> np.ndarray:
+        """Output of ``method`` for molecules already featurized; None entries give NaN rows.
+
+        The prediction methods featurize SMILES through the process-wide graph
+        cache (:data:`molgnba.featurize.graph_cache`) and enforce
+        ``invalid_smiles``. This one takes the graphs instead, so the caller
+        decides how they are built (screening builds them without the cache,
+        chunk by chunk; see :mod:`molgnba.screening`), and never raises for
+        invalid molecules: a None in ``graphs`` (what
+        :func:`~molgnba.featurize.featurize_smiles` returns for an invalid
+        SMILES) gives a row of NaN (None for non-numeric class labels), as
+        ``predict`` gives with ``invalid_smiles="skip"``. The estimator is not
+        changed.
+
+        Parameters
+        ----------
+        graphs : sequence of torch_geometric.data.Data or None
+            Graphs made by this estimator's featurizer, e.g. the first
+            element of ``featurize_smiles(smiles, estimator.featurizer, cache=None)``.
+        method : {"predict", "predict_proba", "decision_function"}, default="predict"
+            The prediction method whose output is returned.
+        batch_size : int or None, default=None
+            Molecules per forward pass; None keeps the estimator's
+            (``iterator_valid__batch_size`` or ``batch_size``).
+
+        Returns
+        -------
+        ndarray of shape (len(graphs),) or (len(graphs), n)
+            What ``getattr(self, method)`` returns on the same molecules.
+
+        Raises
+        ------
+        ValueError
+            For a ``method`` that is not a prediction method.
+        AttributeError
+            If the estimator has no such method (a regressor's ``predict_proba``).
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        Examples
+        --------
+        >>> from molgnba import GNNRegressor
+        >>> from molgnba.featurize import featurize_smiles
+        >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
+        >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+        >>> reg = reg.fit(smiles, [float(len(s)) for s in smiles])
+        >>> graphs, invalid = featurize_smiles(["CCO", "not a smiles"], reg.featurizer, cache=None)
+        >>> values = reg.predict_graphs(graphs)
+        >>> bool(values[0] == reg.predict(["CCO"])[0]), bool(np.isnan(values[1]))
+        (True, True)
+        """
+        if method not in OUTPUT_METHODS:
+            raise ValueError(f"method must be one of {list(OUTPUT_METHODS)}, got {method!r}")
+        if not hasattr(self, method):
+            raise AttributeError(f"{type(self).__name__} has no {method}")
+        self._check_fitted()
+        graphs = list(graphs)
+        kept = np.array([k for k, graph in enumerate(graphs) if graph is not None], dtype=np.int64)
+        raw = self._forward_graphs([graphs[k] for k in kept], batch_size=batch_size)
+        return self._outputs_from_raw(method, raw, kept, len(graphs))
+
+    # ----------------------------------------------------------- fitted state
+    def get_fitted_state(self) -> dict:
+        """The fitted attributes that prediction needs besides the weights, as JSON data.
+
+        With the network's weights (``module_`` and ``criterion_`` state
+        dicts) this is the whole fitted model: :func:`molgnba.save_model`
+        stores it as the ``fitted`` entry of the model file and
+        :meth:`set_fitted_state` restores it. Training diagnostics
+        (``history_``, ``train_gradient_norm_``, ...) are not part of it.
+
+        Returns
+        -------
+        dict
+            ``n_outputs_``, ``n_tasks_``, ``target_ndim_`` and, where set,
+            ``task_``, ``best_epoch_``, ``n_train_samples_``,
+            ``stopped_early_``; the classifier adds ``classes_`` (``{"values":
+            [...], "dtype": str, "kind": str}``), the regressor
+            ``target_mean_`` and ``target_scale_`` (lists of floats). Only
+            str keys and JSON values (str, int, float, bool, None, lists,
+            dicts).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        ValueError
+            If a class label cannot be written as JSON (see the classifier).
+
+        Examples
+        --------
+        >>> from molgnba import GNNRegressor
+        >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
+        >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+        >>> state = reg.fit(smiles, [float(len(s)) for s in smiles]).get_fitted_state()
+        >>> state["n_outputs_"], state["target_ndim_"], len(state["target_mean_"])
+        (1, 1, 1)
+        >>> twin = GNNRegressor(num_layers=1, hidden_dim=8).set_fitted_state(state).initialize()
+        >>> _ = twin.module_.load_state_dict(reg.module_.state_dict())
+        >>> bool((twin.predict(smiles) == reg.predict(smiles)).all())
+        True
+        """
+        self._check_fitted()
+        state = {
+            "n_outputs_": int(self.n_outputs_),
+            "n_tasks_": int(self.n_tasks_),
+            "target_ndim_": int(self.target_ndim_),
+        }
+        if hasattr(self, "task_"):
+            state["task_"] = str(self.task_)
+        for name in ("best_epoch_", "n_train_samples_"):
+            if hasattr(self, name):
+                value = getattr(self, name)
+                state[name] = None if value is None else int(value)
+        if hasattr(self, "stopped_early_"):
+            state["stopped_early_"] = bool(self.stopped_early_)
+        return state
+
+    def set_fitted_state(self, state: dict):
+        """Set the fitted attributes from :meth:`get_fitted_state`'s output, checked.
+
+        Every entry is checked before any attribute is set, so a malformed
+        state leaves the estimator as it was. Afterwards, :meth:`initialize`
+        builds a network of the right shape for the saved weights.
+
+        Parameters
+        ----------
+        state : dict
+            As returned by :meth:`get_fitted_state` (read back from JSON).
+            Entries it does not know are ignored.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            If an entry is missing, of the wrong type or out of range; the
+            message names it.
+
+        Examples
+        --------
+        >>> from molgnba import GNNClassifier
+        >>> clf = GNNClassifier().set_fitted_state(
+        ...     {"n_outputs_": 1, "n_tasks_": 1, "target_ndim_": 1, "task_": "binary",
+        ...      "classes_": {"values": ["no", "yes"], "dtype": "<U3", "kind": "U"}})
+        >>> clf.classes_.tolist(), clf.n_outputs_
+        (['no', 'yes'], 1)
+        >>> GNNClassifier().set_fitted_state({"n_outputs_": 0})
+        Traceback (most recent call last):
+        ...
+        ValueError: fitted attribute 'n_outputs_' is missing or out of range: 0
+        """
+        if not isinstance(state, dict):
+            raise ValueError(f"the fitted state must be a dict, got {type(state).__name__}")
+        for name, value in self._parse_fitted_state(state).items():
+            setattr(self, name, value)
+        return self
+
+    def _parse_fitted_state(self, state: dict) -> dict:
+        """The checked attributes of ``state`` (name -> value); subclasses add their own."""
+        attributes = {}
+
+        def integer(name, low, high=None, optional=False):
+            value = state.get(name)
+            if value is None and optional:
+                if name in state:
+                    attributes[name] = None
+                return
+            if not isinstance(value, int) or isinstance(value, bool) or value < low or (high and value > high):
+                raise ValueError(f"fitted attribute {name!r} is missing or out of range: {value!r}")
+            attributes[name] = value
+
+        integer("n_outputs_", 1)
+        integer("n_tasks_", 1)
+        integer("target_ndim_", 1, 2)
+        integer("best_epoch_", 0, optional=True)
+        integer("n_train_samples_", 0, optional=True)
+        if "task_" in state:
+            if state["task_"] not in _TASKS:
+                raise ValueError(f"fitted attribute 'task_' is {state['task_']!r}")
+            attributes["task_"] = state["task_"]
+        if isinstance(state.get("stopped_early_"), bool):
+            attributes["stopped_early_"] = state["stopped_early_"]
+        return attributes
+
+    def _check_fitted(self):
+        from sklearn.exceptions import NotFittedError
+
+        if not getattr(self, "initialized_", False) or not hasattr(self, "n_outputs_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(smiles, y) first"
+            )
+
+    def fitted_summary(self) -> str:
+        """One line on what was fitted: backbone, loss, molecules, best validation score.
+
+        Examples
+        --------
+        >>> from molgnba import GNNRegressor
+        >>> GNNRegressor().fitted_summary()
+        'GNNRegressor (gin backbone, adversarial attentive loss): not fitted'
+        >>> GNNRegressor(adversarial_attention=False).fitted_summary()
+        'GNNRegressor (gin backbone, attentive loss): not fitted'
+        """
+        attentive = "adversarial attentive loss" if self.adversarial_attention else "attentive loss"
+        loss = attentive if self.attentive_loss and self.loss == "auto" else (
+            "plain loss" if self.loss == "auto" else f"{self.loss} loss"
+        )
+        head = f"{type(self).__name__} ({self.backbone} backbone, {loss})"
+        if not self.__sklearn_is_fitted__():
+            return f"{head}: not fitted"
+        n_valid = getattr(self, "n_validation_samples_", 0)
+        text = (
+            f"{head}: fitted on {self.n_train_samples_} molecules ({n_valid} held out for validation), "
+            f"{len(self.history_)} epochs"
+        )
+        monitor, _ = self._monitor
+        best = self.best_epoch_
+        if best and monitor in self.history_[best - 1]:
+            names = {"valid_roc_auc": "validation ROC-AUC", "valid_rmse": "validation RMSE"}
+            text += f"; best epoch {best}, {names.get(monitor, 'validation loss')} {self.history_[best - 1][monitor]:.4f}"
+        return text
+
+    def _html_repr(self):
+        # scikit-learn's diagram, headed by what was fitted (Jupyter shows this).
+        from html import escape
+
+        return f"<div><p><b>{escape(self.fitted_summary())}</b></p>{super()._html_repr()}</div>"
+
+    def __sklearn_is_fitted__(self):
+        return getattr(self, "initialized_", False) and hasattr(self, "n_outputs_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"X_types": ["string"], "non_deterministic": self.random_state is None}
+
+    @staticmethod
+    def _expand(values: np.ndarray, kept: np.ndarray, n_input: int, fill=np.nan) -> np.ndarray:
+        """Rows of ``values`` put back at ``kept`` positions of ``n_input`` rows, ``fill`` elsewhere."""
+        if len(kept) == n_input:
+            return values
+        dtype = object if fill is None else np.result_type(values.dtype, np.float64)
+        full = np.full((n_input,) + values.shape[1:], fill, dtype=dtype)
+        full[kept] = values
+        return full
+
