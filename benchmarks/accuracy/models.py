@@ -29,13 +29,15 @@ import numpy as np
 import pandas as pd
 
 
+from molgnba.metrics import masked_rmse, masked_roc_auc
 
-def score_predictions(y_true, predictions, task: str) -> float:  # TODO(merge): molgnba.metrics
-    from sklearn.metrics import mean_squared_error, roc_auc_score
 
-    if task == "regression":
-        return float(np.sqrt(mean_squared_error(y_true, predictions)))
-    return float(roc_auc_score(y_true, predictions))
+def score_predictions(y_true, predictions, task: str) -> float:
+    """Test metric of the benchmark: RMSE for regression, ROC-AUC for classification."""
+    score = masked_rmse if task == "regression" else masked_roc_auc
+    y_true, predictions = (np.asarray(v, dtype=float).reshape(len(v), -1) for v in (y_true, predictions))
+    return float(score(y_true, predictions))
+
 
 #: Estimator parameters of each molgnba candidate; {} is the estimators' defaults.
 MOLGNBA_CONFIGS: dict[str, dict] = {
