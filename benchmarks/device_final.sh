@@ -11,5 +11,5 @@ BENCH=$!
 timeout 90 python3 -m pytest -p no:cacheprovider -q -m gpu tests/test_device_portability.py tests/test_persistence.py 2>&1 | tail -4
 wait $BENCH
 ls "$OUT/bench/runs"
-timeout 95 python3 benchmarks/perf/gpu_speed.py "$OUT" .benchdata 2>&1 | grep -v -i warn | tail -15
+timeout 95 python3 -m benchmarks.perf.gpu_speed "$OUT" .benchdata 2>&1 | grep -v -i warn | tail -15
 tar czf "$OUT/bench.tgz" -C "$OUT/bench" runs && rm -rf "$OUT/bench"

@@ -15,9 +15,12 @@ import pytest
 from scipy import stats
 
 from molgnba.benchmark.__main__ import main as benchmark_main
-from molgnba.benchmark.report import hard_samples, loss_ranking, paired_differences, results_table, write_report
+from molgnba.benchmark.report import hard_samples, load_runs, loss_ranking, paired_differences, results_table, write_report
 from molgnba import GNNClassifier, GNNRegressor
-from molgnba.benchmark.runner import CLASSIFICATION_ONLY_LOSSES, LOSS_VARIANTS, RunConfig, _split, plan_runs, run_benchmark, run_one
+from molgnba.benchmark.runner import (
+    ARRAY_FIELDS, ARRAYS_SUFFIX, CLASSIFICATION_ONLY_LOSSES, LOSS_VARIANTS, RunConfig, _split, load_run_arrays, plan_runs,
+    run_benchmark, run_one,
+)
 
 TINY = {"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 16}
 
@@ -127,12 +130,58 @@ def test_command_line_runs_a_slice_and_writes_the_report(data_home, tmp_path):
                  "--out", str(tmp_path), "--no-progress"]
     assert benchmark_main(arguments) == 0
     assert sorted(os.listdir(tmp_path / "runs")) == [
-        "esol-random-gin-gnba-seed0-ep2.json", "esol-random-gin-plain-seed0-ep2.json"]
+        "esol-random-gin-gnba-seed0-ep2.arrays.npz", "esol-random-gin-gnba-seed0-ep2.json",
+        "esol-random-gin-plain-seed0-ep2.arrays.npz", "esol-random-gin-plain-seed0-ep2.json"]
     report = (tmp_path / "report.md").read_text()
     assert "| esol | random | gin | gnba | 1 |" in report
     assert "| 1/1 | n/a |" in report or "| 0/1 | n/a |" in report  # one pair: no t-test, said so
     assert (tmp_path / "figures" / "gradnorm-esol-random-gin.png").exists()
     assert benchmark_main(["--report-only", "--out", str(tmp_path), "--no-figures"]) == 0
+
+
+def test_saved_run_keeps_per_molecule_arrays_out_of_its_json(data_home, tmp_path):
+    """The JSON (what git keeps) holds scalars and history only; the arrays file round-trips."""
+    config = tiny_config("gnba")
+    assert run_benchmark([config], tmp_path, data_home=data_home, progress=False) == []
+    json_path = tmp_path / "runs" / f"{config.key}.json"
+    saved = json.loads(json_path.read_text())
+    assert not set(ARRAY_FIELDS) & set(saved)
+    per_molecule = [name for name, value in saved.items() if isinstance(value, list) and name != "history"]
+    assert per_molecule == []
+    assert len(saved["history"]) == 2 and all(isinstance(row, dict) for row in saved["history"])
+
+    record = run_one(config, data_home=data_home)  # the run is repeatable: the same arrays
+    arrays = load_run_arrays(json_path)
+    assert sorted(arrays) == sorted(ARRAY_FIELDS)
+    for name in ARRAY_FIELDS:
+        expected = np.array([np.nan if v is None else v for v in record[name]], dtype=float)
+        np.testing.assert_array_equal(arrays[name], expected)
+    assert saved["test_score"] == record["test_score"]
+    # The summary stored in the JSON is what the arrays give.
+    loaded = load_runs(tmp_path)[0]
+    from_arrays = hard_samples([loaded])
+    (tmp_path / "runs" / f"{config.key}{ARRAYS_SUFFIX}").unlink()
+    assert load_run_arrays(json_path) == {}
+    from_json = hard_samples(load_runs(tmp_path))
+    pd.testing.assert_frame_equal(from_arrays, from_json)
+    with pytest.raises(ValueError, match="no per-molecule arrays file"):
+        hard_samples(load_runs(tmp_path), threshold=0.5)
+
+
+def test_report_without_arrays_keeps_the_figures_drawn_before_and_says_so(data_home, tmp_path):
+    configs = [tiny_config("plain"), tiny_config("gnba")]
+    assert run_benchmark(configs, tmp_path, data_home=data_home, progress=False) == []
+    figure_dir = tmp_path / "docs" / "figures"
+    write_report(tmp_path, figure_dir=figure_dir)
+    drawn = figure_dir / "gradnorm-esol-random-gin.png"
+    stamp = drawn.read_bytes()
+    for path in (tmp_path / "runs").glob(f"*{ARRAYS_SUFFIX}"):
+        path.unlink()
+    text = write_report(tmp_path, figure_dir=figure_dir).read_text()
+    assert drawn.read_bytes() == stamp
+    assert "for want of the runs' per-molecule arrays files" in text
+    assert "![gradnorm-esol-random-gin.png](docs/figures/gradnorm-esol-random-gin.png)" in text
+    assert "![entropy-esol-random-gin.png](docs/figures/entropy-esol-random-gin.png)" in text  # from the history
 
 
 # ---------------------------------------------------------------------- report

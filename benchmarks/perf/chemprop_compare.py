@@ -14,7 +14,7 @@ graphs in the data loader every epoch, so for chemprop it is inside the
 epoch). "Time to RMSE r" is the cumulative epoch time at the first epoch
 whose validation RMSE is at most r.
 
-Usage: python benchmarks/perf/chemprop_compare.py [--quick] [--out DIR]
+Usage: python -m benchmarks.perf.chemprop_compare [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,12 +32,10 @@ import pandas as pd
 import torch
 from skorch.callbacks import Callback
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, machine, median, write_json  # noqa: E402
-
-from molgnba import GNNRegressor  # noqa: E402
-from molgnba.data import FixedValidationSplit  # noqa: E402
-from molgnba.featurize import featurize_smiles  # noqa: E402
+from benchmarks.perf.common import Measurement, Ratio, load, median, write_result
+from molgnba import GNNRegressor
+from molgnba.data import FixedValidationSplit
+from molgnba.featurize import featurize_smiles
 
 CHEMPROP_PYTHON = os.environ.get("CHEMPROP_PYTHON", "/tmp/chemprop-venv/bin/python")
 THRESHOLDS = {"esol": [1.2, 1.0, 0.8], "lipophilicity": [1.1, 1.0, 0.9]}
@@ -101,7 +98,7 @@ def run_chemprop(train_smiles, train_y, valid_smiles, valid_y, epochs, workdir):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def summarize(run, thresholds):
+def run_summary(run, thresholds):
     wall, cpu, rmse = np.array(run["epoch_wall_s"]), np.array(run["epoch_cpu_s"]), np.array(run["valid_rmse"])
     out = {
         "median_epoch_wall_s": median(wall[1:] if len(wall) > 1 else wall),
@@ -122,34 +119,55 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    result = {"benchmark": "chemprop_compare", "machine": machine(), "threads": 1, "batch_size": BATCH_SIZE}
+    details = {"threads": 1, "batch_size": BATCH_SIZE}
+    name = "chemprop_compare" + ("_quick" if args.quick else "")
     if not Path(CHEMPROP_PYTHON).exists():
-        result["error"] = (f"{CHEMPROP_PYTHON} not found: run benchmarks/perf/setup_chemprop.sh "
-                           "(or set CHEMPROP_PYTHON)")
-        print(result["error"])
-        print("wrote", write_json("chemprop_compare" + ("_quick" if args.quick else ""), result, args.out))
-        return result
+        details["error"] = (f"{CHEMPROP_PYTHON} not found: run benchmarks/perf/setup_chemprop.sh "
+                            "(or set CHEMPROP_PYTHON)")
+        print(details["error"])
+        print("wrote", write_result("chemprop_compare", [], details=details, out_dir=args.out, name=name))
+        return details
     epochs = {"esol": 3, "lipophilicity": 2} if args.quick else {"esol": 30, "lipophilicity": 12}
     with tempfile.TemporaryDirectory() as workdir:
-        for name in ("esol", "lipophilicity"):
-            data = split(name)
+        for dataset in ("esol", "lipophilicity"):
+            data = split(dataset)
             runs = {}
             # chemprop first for esol, molgnba first for lipophilicity: load drift falls on both.
-            order = ["chemprop", "molgnba"] if name == "esol" else ["molgnba", "chemprop"]
+            order = ["chemprop", "molgnba"] if dataset == "esol" else ["molgnba", "chemprop"]
             for side in order:
                 if side == "molgnba":
-                    runs[side] = run_molgnba(*data, epochs[name])
+                    runs[side] = run_molgnba(*data, epochs[dataset])
                 else:
-                    runs[side] = run_chemprop(*data, epochs[name], workdir)
-            summary = {side: summarize(run, THRESHOLDS[name]) for side, run in runs.items()}
+                    runs[side] = run_chemprop(*data, epochs[dataset], workdir)
+            summary = {side: run_summary(run, THRESHOLDS[dataset]) for side, run in runs.items()}
             summary["molgnba_over_chemprop_epoch_wall"] = (
                 summary["molgnba"]["median_epoch_wall_s"] / summary["chemprop"]["median_epoch_wall_s"])
             summary["molgnba_over_chemprop_epoch_cpu"] = (
                 summary["molgnba"]["median_epoch_cpu_s"] / summary["chemprop"]["median_epoch_cpu_s"])
-            result[name] = {"n_train": len(data[0]), "n_valid": len(data[2]), "summary": summary, "runs": runs}
-            print(name, json.dumps(summary, indent=1), flush=True)
-    print("wrote", write_json("chemprop_compare" + ("_quick" if args.quick else ""), result, args.out))
-    return result
+            details[dataset] = {"n_train": len(data[0]), "n_valid": len(data[2]), "summary": summary, "runs": runs}
+            print(dataset, json.dumps(summary, indent=1), flush=True)
+    print("wrote", write_result("chemprop_compare", *summarize(details), details=details, out_dir=args.out, name=name))
+    return details
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Per dataset and side: epoch time and best validation RMSE; molgnba / chemprop epoch time."""
+    measurements, ratios = [], []
+    for dataset in ("esol", "lipophilicity"):
+        if dataset not in details:
+            continue
+        summary = details[dataset]["summary"]
+        for side in ("molgnba", "chemprop"):
+            measurements += [
+                Measurement(f"{dataset} {side} epoch wall", summary[side]["median_epoch_wall_s"], "s"),
+                Measurement(f"{dataset} {side} epoch cpu", summary[side]["median_epoch_cpu_s"], "s"),
+                Measurement(f"{dataset} {side} best valid RMSE", summary[side]["best_valid_rmse"], "target units"),
+            ]
+        for clock in ("wall", "cpu"):
+            ratios.append(Ratio(f"{dataset} molgnba / chemprop epoch ({clock})",
+                                summary[f"molgnba_over_chemprop_epoch_{clock}"], f"{dataset} molgnba epoch {clock}",
+                                f"{dataset} chemprop epoch {clock}"))
+    return measurements, ratios
 
 
 if __name__ == "__main__":

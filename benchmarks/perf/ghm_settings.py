@@ -20,25 +20,23 @@ This probe separates the parts, side by side on the same splits and seeds:
 A short fit (3 x 64, ``--epochs``, best validation epoch kept), not the
 paper's protocol: it says which part matters, not what the full model reaches.
 
-Usage: python benchmarks/perf/ghm_settings.py [--dataset {esol,bbbp}] [--quick] [--out DIR]
+Usage: python -m benchmarks.perf.ghm_settings [--dataset {esol,bbbp}] [--quick] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS_DIR, load, machine, write_json  # noqa: E402
+from benchmarks.perf.common import RESULTS_DIR, Measurement, Ratio, load, write_result
 
-from molgnba import GNNClassifier, GNNRegressor  # noqa: E402
-from molgnba.benchmark.runner import LOSS_VARIANTS  # noqa: E402
-from molgnba.callbacks import masked_rmse, masked_roc_auc  # noqa: E402
-from molgnba.model_selection import train_valid_test_split  # noqa: E402
+from molgnba import GNNClassifier, GNNRegressor
+from molgnba.benchmark.runner import LOSS_VARIANTS
+from molgnba.callbacks import masked_rmse, masked_roc_auc
+from molgnba.model_selection import train_valid_test_split
 
 # Every setting starts from the benchmark's spelled-out variants, so that a change of the
 # losses' defaults cannot reword a stored result. The esol names are those of the results
@@ -113,9 +111,25 @@ def main(argv=None):
         scores = [r[score] for r in rows if r["setting"] == name]
         print(f"| {name} | {', '.join(f'{s:.3f}' for s in scores)} | {np.mean(scores):.3f} |")
     model_name = f"GIN 3 x 64, {args.dataset}"
-    payload = {"machine": machine(), "epochs": epochs, "seeds": seeds, "model": model_name, "rows": rows}
+    details = {"dataset": args.dataset, "epochs": epochs, "seeds": seeds, "model": model_name, "rows": rows}
     name = RESULT_NAMES[args.dataset]
-    print("wrote", write_json(f"{name}-quick" if args.quick else name, payload, args.out))
+    path = write_result("ghm_settings", *summarize(details), details=details, out_dir=args.out,
+                        name=f"{name}-quick" if args.quick else name)
+    print("wrote", path)
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Mean test score (and, for classification, median training ``|p - y|``) of each setting over seeds."""
+    rows = details["rows"]
+    measured = [key for key in rows[0] if key not in ("setting", "seed")]
+    units = {"test_rmse": "logS", "test_roc_auc": "ROC-AUC", "train_median_abs_error": "|p - y|"}
+    measurements = []
+    for setting in dict.fromkeys(row["setting"] for row in rows):
+        for key in measured:
+            values = [row[key] for row in rows if row["setting"] == setting]
+            measurements.append(Measurement(f"{setting}: mean {key} over {len(values)} seeds",
+                                            float(np.mean(values)), units.get(key, "")))
+    return measurements, []
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """On CUDA: what the attentive loss costs per epoch, and what removing its host synchronisations saves.
 
-Usage: python benchmarks/perf/gpu_attentive.py OUT_DIR [DATA_DIR]   (under a minute)
+Usage: python -m benchmarks.perf.gpu_attentive OUT_DIR [DATA_DIR]   (under a minute)
 
 GNBALoss.forward_details selects the tasks present in the batch with boolean
 indexing (``task_losses[present]``, ``entropy[present]``); on CUDA each such
@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gpu_speed import data_dir  # noqa: E402
+from benchmarks.perf.common import Measurement, Ratio, write_result
+from benchmarks.perf.gpu_speed import data_dir
 
-from molgnba import losses  # noqa: E402
-from molgnba.losses import GNBALoss, GNBAOutput, _normalized_entropy, per_sample_loss, relative_gradient_norm  # noqa: E402
+from molgnba import losses
+from molgnba.losses import GNBALoss, GNBAOutput, _normalized_entropy, per_sample_loss, relative_gradient_norm
 
 ORIGINAL = GNBALoss.forward_details
 
@@ -125,7 +125,17 @@ def main(argv):
     result["max_abs_diff_predictions_patched_vs_original"] = float(
         np.abs(predictions["attentive"] - predictions["attentive_sync_free"]).max())
     print(json.dumps(result, indent=1))
-    (out_dir / "gpu_attentive.json").write_text(json.dumps(result, indent=2) + "\n")
+    print("wrote", write_result("gpu_attentive", *summarize(result), details=result, out_dir=out_dir))
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Seconds per CUDA epoch of each loss, host synchronisations per loss call; attentive / plain."""
+    measurements = [Measurement(f"{name} epoch cuda", value, "s") for name, value in details["epoch_s"].items()]
+    measurements += [Measurement(f"{name} synchronisations per loss call", details[f"syncs_per_call_{name}"], "syncs")
+                     for name in ("original", "sync_free")]
+    ratios = [Ratio(f"{name} / plain epoch (cuda)", details[f"{name}_over_plain"], f"{name} epoch cuda",
+                    "plain epoch cuda") for name in ("attentive", "attentive_sync_free")]
+    return measurements, ratios
 
 
 if __name__ == "__main__":

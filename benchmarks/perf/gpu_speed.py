@@ -1,6 +1,6 @@
 """CPU against CUDA on a lent GPU machine: epoch time, prediction throughput, mixed precision.
 
-Usage: python benchmarks/perf/gpu_speed.py OUT_DIR [DATA_DIR]
+Usage: python -m benchmarks.perf.gpu_speed OUT_DIR [DATA_DIR]
 
 DATA_DIR (or $MOLGNBA_DATA) holds esol.csv and lipo.csv; by default
 .benchdata/ then ../shared/data/. Writes OUT_DIR/gpu_speed.json. Meant to
@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+
+from benchmarks.perf.common import Measurement, Ratio, write_result
 
 START = time.perf_counter()
 BUDGET_S = 100
@@ -148,8 +150,31 @@ def main(argv):
         result["predict"] = predict
         result["cuda_peak_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     result["seconds"] = time.perf_counter() - START
-    (out_dir / "gpu_speed.json").write_text(json.dumps(result, indent=2) + "\n")
-    print("wrote", out_dir / "gpu_speed.json", f"in {result['seconds']:.0f} s")
+    path = write_result("gpu_speed", *summarize(result), details=result, out_dir=out_dir)
+    print("wrote", path, f"in {result['seconds']:.0f} s")
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Seconds per epoch on each device, prediction rates; CPU / CUDA epoch and low / full precision rate."""
+    measurements, ratios = [], []
+    for row in details["epochs"]:
+        label = f"{row['backbone']} {'attentive' if row['attentive_loss'] else 'plain'} epoch {row['device']}"
+        measurements.append(Measurement(label, row["epoch_s"], "s"))
+    names = {m.name for m in measurements}
+    for m in list(measurements):
+        if m.name.endswith(" cpu") and m.name[:-3] + "cuda" in names:
+            cuda = next(x for x in measurements if x.name == m.name[:-3] + "cuda")
+            ratios.append(Ratio(f"{m.name[:-10]} cpu / cuda epoch", m.value / cuda.value, m.name, cuda.name))
+    for key, row in details.get("predict", {}).items():
+        measurements.append(Measurement(f"predict {key}", row["molecules_per_s"], "molecules/s"))
+    for key in details.get("predict", {}):
+        if key.endswith(("_bf16", "_fp16")) and key[:-5] + "_fp32" in details["predict"]:
+            full = key[:-5] + "_fp32"
+            ratios.append(Ratio(f"predict {key} / {full}", details["predict"][key]["molecules_per_s"]
+                                / details["predict"][full]["molecules_per_s"], f"predict {key}", f"predict {full}"))
+    if "cuda_peak_memory_mb" in details:
+        measurements.append(Measurement("CUDA peak memory", details["cuda_peak_memory_mb"], "MB"))
+    return measurements, ratios
 
 
 if __name__ == "__main__":

@@ -17,25 +17,23 @@ estimators' default settings (adversarial attention), the guarded attentive
 loss (entropy_weight=1), the paper's (entropy_weight=0), focal (classification
 only) and GHM.
 
-Usage: python benchmarks/perf/loss_overhead.py [--quick] [--out DIR]   (2-4 minutes; --quick well under 1)
+Usage: python -m benchmarks.perf.loss_overhead [--quick] [--out DIR]   (2-4 minutes; --quick well under 1)
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Stopwatch, default_attentive_loss, load, machine, median, write_json  # noqa: E402
-
-from molgnba.featurize import featurize_smiles, get_featurizer  # noqa: E402
-from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss  # noqa: E402
-from molgnba.nn import MolecularGNN  # noqa: E402
+from benchmarks.perf.common import (
+    Measurement, Ratio, Stopwatch, default_attentive_loss, load, median, write_result,
+)
+from molgnba.featurize import featurize_smiles, get_featurizer
+from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss
+from molgnba.nn import MolecularGNN
 
 NUM_LAYERS, HIDDEN_DIM, BATCH_SIZE, LR = 5, 300, 32, 1e-3
 
@@ -141,11 +139,32 @@ def main(argv=None):
         (task, backbone) for task in ("regression", "binary") for backbone in ("gin", "gat")
     ]
     rows = [row for task, backbone in configs for row in measure(task, backbone, rounds, block)]
-    payload = {"benchmark": "loss_overhead", "machine": machine(), "threads": 1, "rounds": rounds,
-               "steps_per_block": block, "batch_size": BATCH_SIZE, "model": f"{NUM_LAYERS}x{HIDDEN_DIM}",
-               "target": {"attentive_over_plain": 1.05}, "rows": rows}
-    print("wrote", write_json("loss_overhead" + ("_quick" if args.quick else ""), payload, args.out))
-    return payload
+    details = {"threads": 1, "rounds": rounds, "steps_per_block": block, "batch_size": BATCH_SIZE,
+               "model": f"{NUM_LAYERS}x{HIDDEN_DIM}", "target": {"attentive_over_plain": 1.05}, "rows": rows}
+    path = write_result("loss_overhead", *summarize(details), details=details, out_dir=args.out,
+                        name="loss_overhead" + ("_quick" if args.quick else ""))
+    print("wrote", path)
+    return details
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """CPU seconds per step and the loss's own time for each loss; their ratios to the plain loss."""
+    measurements, ratios = [], []
+    target = f"<= {details['target']['attentive_over_plain']:g}"
+    for row in details["rows"]:
+        label = f"{row['task']} {row['backbone']} {row['loss']}"
+        plain = f"{row['task']} {row['backbone']} plain"
+        measurements += [Measurement(f"{label} step cpu", row["step_cpu_s"], "s"),
+                         Measurement(f"{label} loss alone cpu", row["loss_alone_cpu_us"], "us")]
+        if row["loss"] != "plain":
+            ratios += [
+                Ratio(f"{label} / plain step (cpu)", row["step_over_plain"], f"{label} step cpu",
+                      f"{plain} step cpu"),
+                # The step ratio the loss's own work accounts for: (plain step + extra loss time) / plain step.
+                Ratio(f"{label} / plain step, loss's own work (cpu)", row["loss_alone_over_plain_step"],
+                      f"{label} loss alone cpu", f"{plain} step cpu", target),
+            ]
+    return measurements, ratios
 
 
 if __name__ == "__main__":

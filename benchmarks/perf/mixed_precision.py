@@ -11,26 +11,23 @@ that drift in machine load cancels:
 - accuracy: test RMSE on esol's random 8:1:1 split after ``--accuracy-epochs``
   epochs (best validation epoch kept), float32 against bfloat16, same seeds.
 
-Usage: python benchmarks/perf/mixed_precision.py [--quick] [--out DIR]
+Usage: python -m benchmarks.perf.mixed_precision [--quick] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, machine, median, write_json  # noqa: E402
-from train_epoch import EpochStamps, _intervals, dataset  # noqa: E402
+from benchmarks.perf.common import Measurement, Ratio, load, median, write_result
+from benchmarks.perf.train_epoch import EpochStamps, _intervals, dataset
 
-from molgnba import GNNRegressor  # noqa: E402
-from molgnba.featurize import featurize_smiles  # noqa: E402
-from molgnba.model_selection import train_valid_test_split  # noqa: E402
+from molgnba import GNNRegressor
+from molgnba.featurize import featurize_smiles
+from molgnba.model_selection import train_valid_test_split
 
 PRECISIONS = {"float32": None, "bfloat16": "bfloat16"}
 
@@ -116,12 +113,35 @@ def main(argv=None):
     summary["bfloat16_predict_speedup"] = (summary["predict_molecules_per_s"]["bfloat16"]
                                            / summary["predict_molecules_per_s"]["float32"])
     print({k: v for k, v in summary.items()}, flush=True)
-    payload = {"benchmark": "mixed_precision", "machine": machine(), "threads": 1, "reps": reps,
-               "epochs_per_fit": epochs, "accuracy_epochs": accuracy_epochs, "seeds": seeds,
-               "model": "GNNRegressor defaults (gin, 5x300, attentive loss)", "summary": summary,
+    details = {"threads": 1, "reps": reps, "epochs_per_fit": epochs, "accuracy_epochs": accuracy_epochs,
+               "seeds": seeds, "model": "GNNRegressor defaults (gin, 5x300, attentive loss)", "summary": summary,
                "epochs_s": epochs_by, "predict_rates": rates, "accuracy": accuracy}
-    print("wrote", write_json("mixed_precision" + ("_quick" if args.quick else ""), payload, args.out))
-    return payload
+    path = write_result("mixed_precision", *summarize(details), details=details, out_dir=args.out,
+                        name="mixed_precision" + ("_quick" if args.quick else ""))
+    print("wrote", path)
+    return details
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Epoch time, prediction rate and test RMSE in each precision; bfloat16's speed-ups."""
+    summary = details["summary"]
+    measurements = []
+    for precision in ("float32", "bfloat16"):
+        measurements += [
+            Measurement(f"{precision} epoch wall", summary["epoch_wall_s"][precision], "s"),
+            Measurement(f"{precision} epoch cpu", summary["epoch_cpu_s"][precision], "s"),
+            Measurement(f"{precision} predict", summary["predict_molecules_per_s"][precision], "molecules/s"),
+            Measurement(f"{precision} mean test RMSE", summary["mean_test_rmse"][precision], "logS"),
+        ]
+    ratios = [
+        Ratio("float32 / bfloat16 epoch (wall)", summary["bfloat16_epoch_speedup_wall"], "float32 epoch wall",
+              "bfloat16 epoch wall"),
+        Ratio("float32 / bfloat16 epoch (cpu)", summary["bfloat16_epoch_speedup_cpu"], "float32 epoch cpu",
+              "bfloat16 epoch cpu"),
+        Ratio("bfloat16 / float32 predict rate", summary["bfloat16_predict_speedup"], "bfloat16 predict",
+              "float32 predict"),
+    ]
+    return measurements, ratios
 
 
 if __name__ == "__main__":

@@ -14,26 +14,24 @@ medians of the repetitions:
 Peak RSS: VmHWM of this process, reset (``/proc/self/clear_refs``) before
 each variant; reported as the rise over the RSS at the start of the variant.
 
-Usage: python benchmarks/perf/predict_throughput.py [--quick] [--out DIR]
+Usage: python -m benchmarks.perf.predict_throughput [--quick] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import current_rss_mb, load, machine, median, peak_rss_mb, reset_peak_rss, write_json  # noqa: E402
-
-from molgnba import GNNRegressor, featurize  # noqa: E402
-from molgnba.featurize import featurize_smiles  # noqa: E402
-from molgnba.screening import predict_iter  # noqa: E402
+from benchmarks.perf.common import (
+    Measurement, Ratio, current_rss_mb, load, median, peak_rss_mb, reset_peak_rss, write_result,
+)
+from molgnba import GNNRegressor, featurize
+from molgnba.featurize import featurize_smiles
+from molgnba.screening import predict_iter
 
 
 def fitted(num_layers, hidden_dim):
@@ -103,10 +101,22 @@ def main(argv=None):
         rows[name] = {"molecules_per_s": len(smiles) / median(seconds[name]), "seconds": seconds[name],
                       "peak_rss_rise_mb": max(rss[name])}
         print(f"{name:55s} {rows[name]['molecules_per_s']:8.0f} mol/s  peak RSS +{rows[name]['peak_rss_rise_mb']:.0f} MB")
-    payload = {"benchmark": "predict_throughput", "machine": machine(), "n_smiles": len(smiles), "reps": reps,
-               "peak_rss_is_rise_over_start": can_reset, "process_peak_rss_mb": peak_rss_mb(), "rows": rows}
-    print("wrote", write_json("predict_throughput" + ("_quick" if args.quick else ""), payload, args.out))
-    return payload
+    details = {"n_smiles": len(smiles), "reps": reps, "peak_rss_is_rise_over_start": can_reset,
+               "process_peak_rss_mb": peak_rss_mb(), "rows": rows}
+    path = write_result("predict_throughput", *summarize(details), details=details, out_dir=args.out,
+                        name="predict_throughput" + ("_quick" if args.quick else ""))
+    print("wrote", path)
+    return details
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Molecules per second and peak RSS of each way to predict; reported, no ratio held to a target."""
+    rss = "peak RSS rise" if details["peak_rss_is_rise_over_start"] else "peak RSS"
+    measurements = []
+    for name, row in details["rows"].items():
+        measurements += [Measurement(f"{name}: rate", row["molecules_per_s"], "molecules/s"),
+                         Measurement(f"{name}: {rss}", row["peak_rss_rise_mb"], "MB")]
+    return measurements, []
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """Run every CPU benchmark of benchmarks/perf/, one after the other, and summarise the ratios.
 
-Usage: python benchmarks/perf/run_all.py [--quick] [--only NAME ...] [--out DIR]
+Usage: python -m benchmarks.perf.run_all [--quick] [--only NAME ...] [--out DIR]   (from the repository root)
 
 Each benchmark runs as its own process (fresh memory, its own peak RSS) and
 writes a JSON to benchmarks/results/perf/ (with --quick: ``*_quick.json``
 in $TMPDIR/molgnba-perf-quick/, unless --out is given); this script then
-prints the summary of every ratio that docs/performance.md reports. The full
-run takes 30-40 minutes on 2 cores, --quick about 10. The GPU script (gpu_speed.py) is not
-run here; see benchmarks/README.md.
+prints every ratio of those results (and the measurements of the benchmarks
+without a ratio), read through the shared schema of
+:class:`benchmarks.perf.common.PerfResult`. The full run takes 30-40 minutes
+on 2 cores, --quick about 10. The GPU scripts (gpu_speed, gpu_attentive) are
+not run here; see benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from _common import RESULTS_DIR, machine  # noqa: E402
+from benchmarks.perf.common import RESULTS_DIR, ROOT, PerfResult, machine
 
 BENCHMARKS = [
     "featurize_speed", "train_epoch", "loss_overhead", "mixed_precision", "predict_throughput", "chemprop_compare",
@@ -31,57 +31,20 @@ BENCHMARKS = [
 
 
 def summary(out_dir: Path, quick: bool) -> list[str]:
+    """One line per ratio of each result (per measurement where a benchmark has no ratio)."""
     suffix = "_quick" if quick else ""
     lines = []
-
-    def read(name):
+    for name in BENCHMARKS:
         path = out_dir / f"{name}{suffix}.json"
-        return json.loads(path.read_text()) if path.exists() else None
-
-    if f := read("featurize_speed"):
-        sp = f["speed"]
-        for name, ratio in sp["ratio_to_parse_floor_wall"].items():
-            cpu = sp["ratio_to_parse_floor_cpu"].get(name)
-            lines.append(f"featurize {name}: {ratio:.2f}x parse floor (wall)"
-                         + (f", {cpu:.2f}x (CPU)" if cpu else "") + " [target <= 2]")
-        gs = f["grid_search_cache"]
-        lines.append(f"GridSearchCV 5-fold x 3: {gs['calls_per_unique_smiles']:.2f} featurizations per unique SMILES [target 1]")
-    if t := read("train_epoch"):
-        for row in t["rows"]:
-            label = f"{row['task']} {row['backbone']} {'attentive' if row['attentive_loss'] else 'plain'}"
-            text = (f"epoch {label}: estimator/loop {row['estimator_over_loop_wall']:.3f} wall, "
-                    f"{row['estimator_over_loop_cpu']:.3f} CPU [<= 1.10]")
-            if row["attentive_loss"]:
-                text += (f"; attentive/plain {row['attentive_over_plain_wall']:.3f} wall, "
-                         f"{row['attentive_over_plain_cpu']:.3f} CPU [<= 1.05]")
-            lines.append(text)
-    if o := read("loss_overhead"):
-        for row in o["rows"]:
-            if row["loss"] != "plain":
-                lines.append(f"step {row['task']} {row['backbone']} {row['loss']} / plain: {row['step_over_plain']:.3f} CPU; "
-                             f"its own work {row['loss_alone_cpu_us']:.0f} us = {row['loss_alone_over_plain_step']:.4f} [<= 1.05]")
-    if m := read("mixed_precision"):
-        ms = m["summary"]
-        lines.append(f"bfloat16/float32: epoch {ms['bfloat16_epoch_speedup_wall']:.2f}x faster (wall), "
-                     f"{ms['bfloat16_epoch_speedup_cpu']:.2f}x (CPU); prediction {ms['bfloat16_predict_speedup']:.2f}x; "
-                     f"esol test RMSE {ms['mean_test_rmse']['float32']:.3f} vs {ms['mean_test_rmse']['bfloat16']:.3f}")
-    if p := read("predict_throughput"):
-        for name, row in p["rows"].items():
-            lines.append(f"predict {name}: {row['molecules_per_s']:.0f} mol/s, "
-                         f"peak RSS +{max(0.0, row['peak_rss_rise_mb']):.0f} MB")
-    if c := read("chemprop_compare"):
-        if "error" in c:
-            lines.append(f"chemprop: {c['error']}")
-        for name in ("esol", "lipophilicity"):
-            if name in c:
-                s = c[name]["summary"]
-                lines.append(f"chemprop {name}: molgnba/chemprop epoch {s['molgnba_over_chemprop_epoch_wall']:.2f} wall, "
-                             f"{s['molgnba_over_chemprop_epoch_cpu']:.2f} CPU; best RMSE molgnba "
-                             f"{s['molgnba']['best_valid_rmse']:.3f}, chemprop {s['chemprop']['best_valid_rmse']:.3f}")
-    if s := read("screen_million"):
-        for label, run in s["runs"].items():
-            lines.append(f"screen {label}: {run['molecules_per_s']:.0f} mol/s, peak RSS {run['peak_rss_mb']:.0f} MB"
-                         + (f", graph cache {run['graph_cache_size']}" if "graph_cache_size" in run else ""))
+        if not path.exists():
+            continue
+        result = PerfResult.from_json(path.read_text())
+        if "error" in result.details:
+            lines.append(f"{name}: {result.details['error']}")
+        for ratio in result.ratios:
+            lines.append(f"{name}: {ratio.name} = {ratio.value:.3f}" + (f" [{ratio.target}]" if ratio.target else ""))
+        if not result.ratios:
+            lines += [f"{name}: {m.name} = {m.value:.4g} {m.unit}" for m in result.measurements]
     return lines
 
 
@@ -97,10 +60,11 @@ def main(argv=None):
     print(json.dumps(machine()), flush=True)
     failed = []
     for name in args.only or BENCHMARKS:
-        command = [sys.executable, str(HERE / f"{name}.py"), "--out", str(out_dir)] + (["--quick"] if args.quick else [])
+        command = [sys.executable, "-m", f"benchmarks.perf.{name}", "--out", str(out_dir.resolve())]
+        command += ["--quick"] if args.quick else []
         print(f"== {name}", flush=True)
         start = time.perf_counter()
-        code = subprocess.call(command)
+        code = subprocess.call(command, cwd=ROOT)
         print(f"== {name}: exit {code} in {time.perf_counter() - start:.0f} s", flush=True)
         if code:
             failed.append(name)

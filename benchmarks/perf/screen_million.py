@@ -18,7 +18,7 @@ from /proc) is the number reported, next to its RSS before screening
   user would write without molgnba.screening): the process-wide graph
   cache grows with every distinct SMILES, up to its 200,000 graphs.
 
-Usage: python benchmarks/perf/screen_million.py [--quick] [--out DIR]
+Usage: python -m benchmarks.perf.screen_million [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import current_rss_mb, load, machine, peak_rss_mb, write_json  # noqa: E402
+from benchmarks.perf.common import ROOT, Measurement, Ratio, current_rss_mb, load, peak_rss_mb, write_result
 
 WORK = Path(tempfile.gettempdir()) / "molgnba-screen"
 
@@ -118,8 +117,9 @@ def run_child(mode, model_path, csv_path, n_rows, threads):
                 dst.write(line)
         csv_path = head
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(model_path), str(csv_path), str(n_rows or 0), str(out_csv)],
-        capture_output=True, text=True, env={**os.environ, "SCREEN_THREADS": str(threads)},
+        [sys.executable, "-m", "benchmarks.perf.screen_million", "--child", mode, str(model_path), str(csv_path),
+         str(n_rows or 0), str(out_csv)],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "SCREEN_THREADS": str(threads)},
     )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
@@ -171,11 +171,23 @@ def main(argv=None):
     for label, mode, model, rows, threads in plan:
         runs[label] = run_child(mode, models[model], csv_path, rows, threads)
         print(f"{label}: {json.dumps(runs[label])}", flush=True)
-    payload = {"benchmark": "screen_million", "machine": machine(), "n_smiles_file": n,
-               "make_csv_s": made_s, "csv_bytes": csv_path.stat().st_size, "target_peak_rss_mb": 2048,
-               "target_molecules_per_s": 2000, "runs": runs}
-    print("wrote", write_json("screen_million" + ("_quick" if args.quick else ""), payload, args.out))
-    return payload
+    details = {"n_smiles_file": n, "make_csv_s": made_s, "csv_bytes": csv_path.stat().st_size,
+               "target_peak_rss_mb": 2048, "target_molecules_per_s": 2000, "runs": runs}
+    path = write_result("screen_million", *summarize(details), details=details, out_dir=args.out,
+                        name="screen_million" + ("_quick" if args.quick else ""))
+    print("wrote", path)
+    return details
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Rate and peak RSS of each screening run (targets: < 2 GB, >= 2000 molecules/s)."""
+    measurements = []
+    for label, run in details["runs"].items():
+        measurements += [Measurement(f"{label}: rate", run["molecules_per_s"], "molecules/s"),
+                         Measurement(f"{label}: peak RSS", run["peak_rss_mb"], "MB")]
+        if "graph_cache_size" in run:
+            measurements.append(Measurement(f"{label}: graph cache", run["graph_cache_size"], "graphs"))
+    return measurements, []
 
 
 if __name__ == "__main__":

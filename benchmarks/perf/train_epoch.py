@@ -15,15 +15,13 @@ default settings (adversarial attention) or the plain loss to match. Ratios
 reported: estimator / loop (target <= 1.10) and attentive / plain for the
 estimator (target <= 1.05).
 
-Usage: python benchmarks/perf/train_epoch.py [--quick] [--out DIR]
+Usage: python -m benchmarks.perf.train_epoch [--quick] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,13 +30,11 @@ from skorch.callbacks import Callback
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import default_attentive_loss, load, machine, median, write_json  # noqa: E402
-
-from molgnba import GNNClassifier, GNNRegressor  # noqa: E402
-from molgnba.data import ValidationSplit  # noqa: E402
-from molgnba.featurize import featurize_smiles, get_featurizer  # noqa: E402
-from molgnba.nn import MolecularGNN  # noqa: E402
+from benchmarks.perf.common import Measurement, Ratio, default_attentive_loss, load, median, write_result
+from molgnba import GNNClassifier, GNNRegressor
+from molgnba.data import ValidationSplit
+from molgnba.featurize import featurize_smiles, get_featurizer
+from molgnba.nn import MolecularGNN
 
 NUM_LAYERS, HIDDEN_DIM, BATCH_SIZE, LR = 5, 300, 32, 1e-3
 N_TRAIN = 902  # 80 % of esol; bbbp is subsampled to the same size
@@ -178,11 +174,33 @@ def main(argv=None):
             f"ratio {row[f'estimator_over_loop_{clock}']:.3f}"
             + (f" attentive/plain {row[f'attentive_over_plain_{clock}']:.3f}" if a else "")
             for clock in ("wall", "cpu")))
-    payload = {"benchmark": "train_epoch", "machine": machine(), "threads": 1, "reps": reps,
-               "epochs_per_fit": epochs, "n_train": N_TRAIN, "model": f"{NUM_LAYERS}x{HIDDEN_DIM}",
+    details = {"threads": 1, "reps": reps, "epochs_per_fit": epochs, "n_train": N_TRAIN,
+               "model": f"{NUM_LAYERS}x{HIDDEN_DIM}",
                "targets": {"estimator_over_loop": 1.10, "attentive_over_plain": 1.05}, "rows": rows}
-    print("wrote", write_json("train_epoch" + ("_quick" if args.quick else ""), payload, args.out))
-    return payload
+    path = write_result("train_epoch", *summarize(details), details=details, out_dir=args.out,
+                        name="train_epoch" + ("_quick" if args.quick else ""))
+    print("wrote", path)
+    return details
+
+
+def summarize(details: dict) -> tuple[list[Measurement], list[Ratio]]:
+    """Seconds per epoch of each configuration, and its ratios to the loop and to the plain loss."""
+    measurements, ratios = [], []
+    targets = details["targets"]
+    for row in details["rows"]:
+        label = f"{row['task']} {row['backbone']} {'attentive' if row['attentive_loss'] else 'plain'}"
+        plain = f"{row['task']} {row['backbone']} plain"
+        for clock in ("wall", "cpu"):
+            estimator, loop = f"{label} estimator epoch {clock}", f"{label} loop epoch {clock}"
+            measurements += [Measurement(estimator, row[f"estimator_epoch_{clock}_s"], "s"),
+                             Measurement(loop, row[f"loop_epoch_{clock}_s"], "s")]
+            ratios.append(Ratio(f"{label} estimator / loop ({clock})", row[f"estimator_over_loop_{clock}"],
+                                estimator, loop, f"<= {targets['estimator_over_loop']:g}"))
+            if row["attentive_loss"]:
+                ratios.append(Ratio(f"{row['task']} {row['backbone']} attentive / plain ({clock})",
+                                    row[f"attentive_over_plain_{clock}"], estimator, f"{plain} estimator epoch {clock}",
+                                    f"<= {targets['attentive_over_plain']:g}"))
+    return measurements, ratios
 
 
 if __name__ == "__main__":

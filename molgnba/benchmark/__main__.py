@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="benchmark_results", help="output directory")
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report from finished runs")
     parser.add_argument("--no-figures", action="store_true")
+    parser.add_argument("--figure-dir", default=None, help="where the report's figures go (default: OUT/figures)")
     parser.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -73,7 +74,7 @@ def main(argv=None) -> int:
         )
         for key, error in failures:
             print(f"run {key} failed:\n{error}", file=sys.stderr)
-    report = write_report(args.out, figures=not args.no_figures)
+    report = write_report(args.out, figures=not args.no_figures, figure_dir=args.figure_dir)
     print(f"report: {report}")
     return 1 if not args.report_only and failures else 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,10 @@ def load_runs(out_dir) -> list[dict]:
     -------
     list of dict
         The records of :func:`~molgnba.benchmark.runner.run_one`, sorted by
-        file name; empty if there are none yet.
+        file name; empty if there are none yet. A run's per-molecule arrays
+        (``train_gradient_norm``, ``train_attention``) are read from its
+        ``<key>.arrays.npz`` where that file exists, and are absent otherwise
+        (committed results keep only the JSON).
 
     Examples
     --------
@@ -65,7 +69,15 @@ def load_runs(out_dir) -> list[dict]:
      'esol-random-gin-plain-seed0-ep100', 'esol-random-gin-plain-seed1-ep100']
     >>> out_dir.cleanup()
     """
-    return [json.loads(path.read_text()) for path in sorted(Path(out_dir, "runs").glob("*.json"))]
+    from molgnba.benchmark.runner import load_run_arrays
+
+    runs = []
+    for path in sorted(Path(out_dir, "runs").glob("*.json")):
+        run = json.loads(path.read_text())
+        # Older run files hold the arrays themselves; a separate arrays file takes precedence.
+        run.update(load_run_arrays(path))
+        runs.append(run)
+    return runs
 
 
 def _frame(runs) -> pd.DataFrame:
@@ -303,10 +315,19 @@ def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
     Parameters
     ----------
     runs : list of dict
-        Full run records (with ``train_gradient_norm`` and
-        ``train_attention``), e.g. from :func:`load_runs`.
+        Run records, e.g. from :func:`load_runs`. A run counts with its
+        per-molecule ``train_gradient_norm`` and ``train_attention`` where
+        present, else with the ``left_wrong`` summary that
+        :func:`~molgnba.benchmark.runner.save_run` stored in its JSON;
+        runs with neither are left out.
     threshold : float, default=0.9
         Gradient norm above which a molecule counts as left wrong.
+
+    Raises
+    ------
+    ValueError
+        For a run without its arrays whose stored summary was computed
+        with another threshold.
 
     Returns
     -------
@@ -330,18 +351,22 @@ def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
     """
     rows = []
     for run in runs:
-        if "train_gradient_norm" not in run:
+        if run.get("train_gradient_norm") is not None:
+            attention = _values(run, "train_attention") if run.get("train_attention") is not None else None
+            summary = _left_wrong(_values(run, "train_gradient_norm"), attention, threshold)
+        elif "left_wrong" in run:
+            summary = run["left_wrong"]
+            if summary["threshold"] != threshold:
+                raise ValueError(
+                    f"run {run.get('key')} has no per-molecule arrays file and its stored summary counts "
+                    f"gradient norms above {summary['threshold']}, not {threshold}")
+        else:
             continue
         config = run["config"]
-        gradient_norm = _values(run, "train_gradient_norm")
-        attention = _values(run, "train_attention") if run.get("train_attention") else np.full_like(gradient_norm, np.nan)
-        labelled = ~np.isnan(gradient_norm)
-        wrong = labelled & (gradient_norm > threshold)
         rows.append({
             "dataset": config["dataset"], "split": config["split"], "backbone": config["backbone"],
-            "loss": config["loss"], "wrong_fraction": wrong.sum() / max(labelled.sum(), 1),
-            "wrong_attention": np.nanmean(attention[wrong]) if wrong.any() and not np.isnan(attention[wrong]).all()
-            else np.nan,
+            "loss": config["loss"], "wrong_fraction": summary["fraction"],
+            "wrong_attention": np.nan if summary["attention"] is None else summary["attention"],
         })
     columns = ["dataset", "split", "backbone", "loss", "runs", "wrong_fraction", "wrong_attention"]
     if not rows:
@@ -351,6 +376,22 @@ def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
     table = grouped.agg(runs=("wrong_fraction", "size"), wrong_fraction=("wrong_fraction", "mean"),
                         wrong_attention=("wrong_attention", "mean")).reset_index()
     return table[columns]
+
+
+def _left_wrong(gradient_norm, attention=None, threshold=0.9) -> dict:
+    """One run's row of :func:`hard_samples`, JSON-ready: ``threshold``, ``fraction``, ``attention``.
+
+    ``fraction`` is the share of labelled training molecules (gradient norm
+    not NaN) above ``threshold``; ``attention`` their mean attention, None
+    without attention values.
+    """
+    gradient_norm = np.ravel(np.asarray(gradient_norm, dtype=float))
+    attention = np.full_like(gradient_norm, np.nan) if attention is None else np.ravel(np.asarray(attention, dtype=float))
+    labelled = ~np.isnan(gradient_norm)
+    wrong = labelled & (gradient_norm > threshold)
+    has_attention = wrong.any() and not np.isnan(attention[wrong]).all()
+    return {"threshold": threshold, "fraction": float(wrong.sum() / max(labelled.sum(), 1)),
+            "attention": float(np.nanmean(attention[wrong])) if has_attention else None}
 
 
 def _hard_samples_markdown(table: pd.DataFrame) -> str:
@@ -376,7 +417,9 @@ def _paired_markdown(diffs: pd.DataFrame) -> str:
     return _markdown_table(header, rows)
 
 
-def _figures(runs, figure_dir: Path) -> list[str]:
+def _figures(runs, figure_dir: Path) -> tuple[list[str], list[str]]:
+    """Draw the figures into ``figure_dir``: the name of each figure of these runs, and those among them
+    left undrawn because their runs' per-molecule arrays are absent."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -385,13 +428,17 @@ def _figures(runs, figure_dir: Path) -> list[str]:
     from molgnba.plotting import plot_attention_vs_gradient_norm, plot_gradient_norm_histogram
 
     figure_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, without_arrays = [], []
     by_key = {}
     for run in runs:
         c = run["config"]
         by_key.setdefault((c["dataset"], c["split"], c["backbone"]), {}).setdefault(c["loss"], []).append(run)
     for (dataset, split, backbone), by_loss in sorted(by_key.items()):
-        if seed0 := _first_seed_pair(by_loss):
+        seed0 = _first_seed_pair(by_loss)
+        if seed0 and any(run.get("train_gradient_norm") is None for run in seed0):
+            without_arrays.append(f"gradnorm-{dataset}-{split}-{backbone}.png")
+            written.append(without_arrays[-1])
+        elif seed0:
             fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
             plain, attentive = seed0
             plot_gradient_norm_histogram(
@@ -425,7 +472,7 @@ def _figures(runs, figure_dir: Path) -> list[str]:
             fig.savefig(figure_dir / name, dpi=110)
             plt.close(fig)
             written.append(name)
-    return written
+    return written, without_arrays
 
 
 def _first_seed_pair(by_loss):
@@ -439,10 +486,14 @@ def _first_seed_pair(by_loss):
 
 
 def _values(run, key) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in run[key]], dtype=float)
+    """A per-molecule field as floats: an array from an arrays file, or a JSON list with None for NaN."""
+    values = run[key]
+    if isinstance(values, np.ndarray):
+        return np.ravel(values).astype(float)
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
-def write_report(out_dir, figures=True) -> Path:
+def write_report(out_dir, figures=True, figure_dir=None) -> Path:
     """Write ``report.md`` (tables, paired tests, figure links) into ``out_dir``.
 
     Parameters
@@ -452,9 +503,15 @@ def write_report(out_dir, figures=True) -> Path:
         whose ``runs`` directory holds the finished runs.
     figures : bool, default=True
         Also draw the gradient-norm and attention-entropy figures into
-        ``out_dir/figures`` (needs matplotlib, and the per-sample data of
-        full run records). When False, figures already in ``out_dir/figures``
-        stay linked, under a line saying they were not redrawn.
+        ``figure_dir`` (needs matplotlib). The gradient-norm figures need
+        the runs' per-molecule arrays files; where those are absent (as for
+        committed results) a figure drawn before stays and stays linked,
+        under a line naming it. When False, the figures already in
+        ``figure_dir`` stay linked, under a line saying they were not
+        redrawn.
+    figure_dir : str, path or None, default=None
+        Where the figures go; None means ``out_dir/figures``. The report
+        links them by their path relative to ``out_dir``.
 
     Returns
     -------
@@ -510,16 +567,25 @@ def write_report(out_dir, figures=True) -> Path:
     if not frame.empty:
         parts += ["## Wall time", "", f"{frame.wall_seconds.sum() / 3600:.2f} h of training over {len(frame)} runs "
                   f"(median {frame.wall_seconds.median():.0f} s per run).", ""]
+    figure_dir = out_dir / "figures" if figure_dir is None else Path(figure_dir)
+    link = Path(os.path.relpath(figure_dir, out_dir)).as_posix()
     if figures and runs:
-        names = _figures(runs, out_dir / "figures")
-        parts += ["## Figures", ""] + [f"![{name}](figures/{name})" for name in names] + [""]
-    elif (out_dir / "figures").is_dir():
+        names, without_arrays = _figures(runs, figure_dir)
+        parts += ["## Figures", ""]
+        if without_arrays:
+            missing = [name for name in without_arrays if not (figure_dir / name).exists()]
+            parts += ["Not redrawn, for want of the runs' per-molecule arrays files (`runs/*.arrays.npz`, kept out "
+                      f"of version control): {', '.join(without_arrays)}. The copies drawn before are linked"
+                      + (f"; none was found of {', '.join(missing)}." if missing else "."), ""]
+        parts += [f"![{name}]({link}/{name})" for name in names if (figure_dir / name).exists()] + [""]
+    elif figure_dir.is_dir():
         # A resumed benchmark run with --no-figures must not drop the links to figures drawn before.
-        names = sorted(path.name for path in (out_dir / "figures").glob("*.png"))
+        names = sorted(path.name for path in figure_dir.glob("*.png"))
         if names:
             parts += ["## Figures", "", "Not redrawn by this call (`figures=False`, or `--no-figures`): they may "
-                      "leave out the newest runs. Redraw them with `python -m molgnba.benchmark --report-only`.",
-                      ""] + [f"![{name}](figures/{name})" for name in names] + [""]
+                      "leave out the newest runs. Redraw them with `python -m molgnba.benchmark --report-only` and the "
+                      "same `--out` and `--figure-dir` (the gradient-norm figures need the runs' `*.arrays.npz`).",
+                      ""] + [f"![{name}]({link}/{name})" for name in names] + [""]
     path = out_dir / "report.md"
     path.write_text("\n".join(parts))
     return path

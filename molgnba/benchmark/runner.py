@@ -2,9 +2,11 @@
 
 A run is one (dataset, split, backbone, loss, seed) cell. Runs that differ only
 in the loss share the split and every other hyperparameter, so each pair
-differs in the loss alone. Each finished run is written as one JSON file; a
-rerun skips the files already there, so a long benchmark can be stopped and
-resumed.
+differs in the loss alone. Each finished run is written as one JSON file of
+scalars and per-epoch history (small enough to keep under version control),
+beside a compressed ``<key>.arrays.npz`` with the per-molecule arrays (kept
+out of it); a rerun skips the runs whose JSON is already there, so a long
+benchmark can be stopped and resumed.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ import numpy as np
 
 __all__ = [
     "CLASSIFICATION_ONLY_LOSSES", "LOSS_VARIANTS", "PAPER_HYPERPARAMETERS", "RunConfig", "plan_runs", "run_benchmark",
-    "run_one",
+    "run_one", "ARRAY_FIELDS", "ARRAYS_SUFFIX", "save_run", "load_run_arrays",
 ]
+
+#: Per-molecule fields of a run record: written to ``<key>.arrays.npz``, never to the JSON.
+ARRAY_FIELDS = ("train_gradient_norm", "train_attention")
+#: File name ending of a run's per-molecule arrays, beside its ``<key>.json``.
+ARRAYS_SUFFIX = ".arrays.npz"
 
 #: Estimator settings of each loss variant; everything else is shared within a pair.
 LOSS_VARIANTS: dict[str, dict] = {
@@ -212,7 +219,9 @@ def run_one(config: RunConfig, data_home=None, device="cpu", verbose=0) -> dict:
         ``valid_score``, ``best_epoch``, the split sizes, the per-epoch
         ``history``, the per-sample ``train_gradient_norm`` and
         ``train_attention`` of the training molecules, ``wall_seconds`` and
-        the ``environment`` (versions, device, threads).
+        the ``environment`` (versions, device, threads). :func:`save_run`
+        writes the per-sample fields (:data:`ARRAY_FIELDS`) to a separate
+        arrays file and the rest to the run's JSON.
 
     Examples
     --------
@@ -301,9 +310,117 @@ def _nan_to_none(values: np.ndarray) -> list:
     return [None if np.isnan(v) else round(float(v), 6) for v in np.ravel(values)]
 
 
+def save_run(record: dict, runs_dir) -> tuple[Path, Path]:
+    """Write a record of :func:`run_one` as ``<key>.json`` and ``<key>.arrays.npz``.
+
+    The JSON keeps what a reader needs to check a claim (configuration,
+    scores, per-epoch history, timings, versions) and, in place of the
+    per-molecule arrays, their ``left_wrong`` summary (the row of
+    :func:`~molgnba.benchmark.report.hard_samples` for this run). The arrays
+    (:data:`ARRAY_FIELDS`, NaN for a molecule without a value) go to a
+    compressed ``.npz`` beside it, which version control can leave out. The
+    arrays are written first and the JSON last, atomically: a JSON on disk
+    means a finished run.
+
+    Parameters
+    ----------
+    record : dict
+        From :func:`run_one`; not modified.
+    runs_dir : str or path
+        Created if needed.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The JSON's path and the arrays file's path.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from molgnba.benchmark.runner import load_run_arrays, save_run
+    >>> record = {"key": "esol-random-gin-gnba-seed0-ep2", "test_score": 1.2,
+    ...           "train_gradient_norm": [0.1, 0.95, None], "train_attention": [1.2, 0.8, None]}
+    >>> runs_dir = tempfile.TemporaryDirectory()
+    >>> json_path, arrays_path = save_run(record, runs_dir.name)
+    >>> json_path.name, arrays_path.name
+    ('esol-random-gin-gnba-seed0-ep2.json', 'esol-random-gin-gnba-seed0-ep2.arrays.npz')
+    >>> saved = json.loads(json_path.read_text())
+    >>> sorted(saved), saved["left_wrong"]
+    (['key', 'left_wrong', 'test_score'], {'threshold': 0.9, 'fraction': 0.5, 'attention': 0.8})
+    >>> load_run_arrays(json_path)["train_gradient_norm"]
+    array([0.1 , 0.95,  nan])
+    >>> runs_dir.cleanup()
+    """
+    from molgnba.benchmark.report import _left_wrong
+
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    scalars = {name: value for name, value in record.items() if name not in ARRAY_FIELDS}
+    arrays = {name: _as_array(record[name]) for name in ARRAY_FIELDS if record.get(name) is not None}
+    json_path, arrays_path = runs_dir / f"{record['key']}.json", runs_dir / f"{record['key']}{ARRAYS_SUFFIX}"
+    if "train_gradient_norm" in arrays:
+        scalars["left_wrong"] = _left_wrong(arrays["train_gradient_norm"], arrays.get("train_attention"))
+        tmp = arrays_path.with_name(arrays_path.name + ".tmp")
+        with open(tmp, "wb") as file:  # a file object: numpy would append ".npz" to a name
+            np.savez_compressed(file, **arrays)
+        os.replace(tmp, arrays_path)
+    _write_atomic(json_path, scalars)
+    return json_path, arrays_path
+
+
+def load_run_arrays(json_path) -> dict[str, np.ndarray]:
+    """The per-molecule arrays saved beside a run's JSON; empty if that file is absent.
+
+    Parameters
+    ----------
+    json_path : str or path
+        A run's ``<key>.json``, as written by :func:`save_run`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Float arrays of :data:`ARRAY_FIELDS` by name, NaN where a molecule
+        has no value. Committed benchmark results keep no arrays files, so
+        callers must treat the arrays as optional.
+    """
+    json_path = Path(json_path)
+    arrays_path = json_path.with_name(json_path.name.removesuffix(".json") + ARRAYS_SUFFIX)
+    if not arrays_path.exists():
+        return {}
+    with np.load(arrays_path) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
+def _as_array(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in np.ravel(np.asarray(values, dtype=object))], dtype=float)
+
+
+def _compact_json(record: dict) -> str:
+    """Indented JSON with one line per epoch of the history, its numbers to 6 significant digits.
+
+    The history is most of a run file: this keeps it readable in a diff and
+    small under version control. The scores (``test_score``,
+    ``valid_score``) stay at full precision.
+    """
+    history = record.get("history")
+    if not history:
+        return json.dumps(record, indent=1)
+    placeholder = "<history>"
+    text = json.dumps({**record, "history": placeholder}, indent=1)
+    rows = ",\n".join("  " + json.dumps({name: _significant(value) for name, value in row.items()},
+                                         separators=(",", ":")) for row in history)
+    return text.replace(json.dumps(placeholder), "[\n" + rows + "\n ]", 1)
+
+
+def _significant(value, digits=6):
+    if isinstance(value, float) and np.isfinite(value):
+        return float(f"{value:.{digits}g}")
+    return value
+
+
 def _write_atomic(path: Path, record: dict) -> None:
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
+    tmp.write_text(_compact_json(record))
     os.replace(tmp, path)
 
 
@@ -312,12 +429,11 @@ def _run_and_save(config: RunConfig, runs_dir: str, data_home, device, threads) 
         import torch
 
         torch.set_num_threads(threads)
-    path = Path(runs_dir) / f"{config.key}.json"
     try:
         record = run_one(config, data_home=data_home, device=device)
     except Exception:  # reported by the caller; the other runs go on
         return config.key, traceback.format_exc()
-    _write_atomic(path, record)
+    save_run(record, runs_dir)
     return config.key, None
 
 
@@ -325,8 +441,10 @@ def run_benchmark(configs, out_dir, data_home=None, device="cpu", jobs=1, thread
     """Run every config whose JSON is not yet in ``out_dir/runs``.
 
     Each finished run is written at once (atomically) to
-    ``out_dir/runs/<key>.json``, so an interrupted benchmark resumes where it
-    stopped. A run that fails is reported and the others go on.
+    ``out_dir/runs/<key>.json``, its per-molecule arrays to
+    ``out_dir/runs/<key>.arrays.npz`` (see :func:`save_run`), so an
+    interrupted benchmark resumes where it stopped. A run that fails is
+    reported and the others go on.
 
     Parameters
     ----------
@@ -372,7 +490,8 @@ def run_benchmark(configs, out_dir, data_home=None, device="cpu", jobs=1, thread
     >>> run_benchmark(configs, out_dir.name, data_home=out_dir.name, progress=False)
     []
     >>> sorted(os.listdir(os.path.join(out_dir.name, "runs")))
-    ['esol-random-gin-gnba-seed0-ep1.json', 'esol-random-gin-plain-seed0-ep1.json']
+    ['esol-random-gin-gnba-seed0-ep1.arrays.npz', 'esol-random-gin-gnba-seed0-ep1.json',
+     'esol-random-gin-plain-seed0-ep1.arrays.npz', 'esol-random-gin-plain-seed0-ep1.json']
     >>> run_benchmark(configs, out_dir.name, data_home=out_dir.name, progress=False)  # nothing left to run
     []
     >>> out_dir.cleanup()
