@@ -304,7 +304,7 @@ def _explained_output(estimator, target):
         mean = float(estimator.target_mean_[column])
         return explained, lambda raw: raw[:, column] * scale + mean
 
-    classes = list(estimator.classes_)
+    classes = estimator.classes_.tolist()  # python scalars: repr without np.str_
     if multi_task:
         column = task_index("multi-task")
         return f"logit of task {column}", lambda raw: raw[:, column]
