@@ -12,6 +12,9 @@ new figure) and returns that Axes, so plots compose the way scikit-learn's
 
 :func:`draw_extreme_molecules` returns an image instead: the training
 molecules with the largest or smallest gradient norm, drawn with RDKit.
+:func:`plot_atom_contributions` returns a Figure: one molecule drawn with
+RDKit, its atoms coloured by how much each contributes to the prediction
+(:func:`molgnba.explain.atom_contributions`), with a colour bar.
 
 matplotlib is an optional dependency (``pip install molgnba[plot]``); it is
 imported when a plot is drawn.
@@ -25,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "draw_extreme_molecules",
+    "plot_atom_contributions",
     "plot_attention_vs_gradient_norm",
     "plot_gradient_norm_histogram",
     "plot_learning_curve",
@@ -415,3 +419,127 @@ def draw_extreme_molecules(estimator, smiles, n=6, which="hardest", *, mols_per_
     return Draw.MolsToGridImage(
         mols, molsPerRow=mols_per_row, subImgSize=tuple(sub_img_size), legends=legends
     )
+
+
+_IMAGE_FORMATS = (".png", ".svg")
+
+
+def plot_atom_contributions(
+    estimator,
+    smiles,
+    *,
+    ax=None,
+    filename=None,
+    method="integrated_gradients",
+    target=None,
+    cmap="RdBu_r",
+    size=(500, 400),
+    show_values=True,
+    **options,
+):
+    """One molecule drawn with each atom coloured by its contribution to the prediction.
+
+    The contributions come from :func:`molgnba.explain.atom_contributions`;
+    the colour map is centred on zero (white), symmetric around it, and
+    explained by a colour bar: with the default map, red atoms push the
+    output up and blue atoms push it down.
+
+    Parameters
+    ----------
+    estimator : fitted GNNRegressor or GNNClassifier
+    smiles : str
+        One SMILES.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure by default. The colour bar takes room
+        from it.
+    filename : str or path-like, optional
+        Where to save the figure too: a name ending in ``.png`` or ``.svg``
+        (in an SVG the molecule is a bitmap of ``size`` pixels, the colour
+        bar and the text are vector graphics).
+    method : {"integrated_gradients", "occlusion"}, default="integrated_gradients"
+    target : int or class label, optional
+        As in :func:`~molgnba.explain.atom_contributions`.
+    cmap : str or matplotlib Colormap, default="RdBu_r"
+        A diverging colour map; its middle colour marks zero.
+    size : tuple of int, default=(500, 400)
+        Width and height in pixels of the RDKit drawing.
+    show_values : bool, default=True
+        Write each atom's contribution next to it.
+    **options
+        Options of the method (``n_steps``, ``batch_size``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (``ax``'s figure when ``ax`` is given), which
+        Jupyter shows inline.
+
+    See Also
+    --------
+    molgnba.explain.atom_contributions : The numbers drawn here.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from molgnba import GNNRegressor
+    >>> smiles = ["CCO", "CCN", "CCCl", "c1ccccc1", "CC(=O)O", "CC(=O)N"] * 4
+    >>> y = [1.0, 2.0, 0.5, 0.0, 1.5, 2.5] * 4
+    >>> reg = GNNRegressor(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0).fit(smiles, y)
+    >>> figure = plot_atom_contributions(reg, "CC(=O)Nc1ccc(O)cc1")
+    >>> type(figure).__name__, len(figure.axes)  # the molecule and its colour bar
+    ('Figure', 2)
+    """
+    import io
+    import os
+
+    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from rdkit import Chem
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    from molgnba.explain import atom_contributions
+
+    if not isinstance(smiles, str):
+        raise TypeError(
+            f"smiles must be one SMILES string, got {type(smiles).__name__}; "
+            "draw several molecules with one call each"
+        )
+    if filename is not None and not os.fspath(filename).lower().endswith(_IMAGE_FORMATS):
+        raise ValueError(f"filename must end in .png or .svg, got {os.fspath(filename)!r}")
+    width, height = (int(side) for side in size)
+    colormap = colormaps[cmap] if isinstance(cmap, str) else cmap
+
+    result = atom_contributions(estimator, [smiles], method=method, target=target, **options)
+    values = result[0]
+    mol = Chem.MolFromSmiles(smiles)
+    largest = float(np.max(np.abs(values))) if len(values) else 0.0
+    norm = Normalize(vmin=-largest, vmax=largest) if largest > 0 else Normalize(vmin=-1.0, vmax=1.0)
+
+    drawer = rdMolDraw2D.MolDraw2DCairo(width, height)
+    if show_values:
+        # Two significant digits of the largest value, whatever its scale.
+        decimals = max(0, 1 - int(np.floor(np.log10(largest)))) if largest > 0 else 2
+        for atom, value in zip(mol.GetAtoms(), values):
+            atom.SetProp("atomNote", f"{value:+.{decimals}f}")
+    colours = {k: tuple(float(c) for c in colormap(norm(value))[:3]) for k, value in enumerate(values)}
+    rdMolDraw2D.PrepareAndDrawMolecule(
+        drawer, mol, highlightAtoms=list(colours), highlightAtomColors=colours, highlightBonds=[],
+    )
+    drawer.FinishDrawing()
+    image = plt.imread(io.BytesIO(drawer.GetDrawingText()), format="png")
+
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(width / 100 * 1.3, height / 100 + 0.6))
+    else:
+        figure = ax.get_figure()
+    ax.imshow(image)
+    ax.set_axis_off()
+    ax.set_title(f"{smiles}\n{result.explained} = {result.output[0]:.3g}", fontsize=9)
+    colour_bar = figure.colorbar(ScalarMappable(norm=norm, cmap=colormap), ax=ax, shrink=0.8)
+    colour_bar.set_label(f"contribution to the {result.explained}")
+    if filename is not None:
+        figure.savefig(filename, bbox_inches="tight", dpi=150)
+    return figure

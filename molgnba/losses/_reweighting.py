@@ -131,7 +131,7 @@ class GHMLoss(MolecularLoss):
     -----
     The defaults are those of the GHM authors' detector (RetinaNet with
     GHM-C and GHM-R). With 10 bins in place of 30, GHM-C trained worse on
-    bbbp (GIN 3 x 64, 30 epochs, 3 seeds; ``benchmarks/perf/ghm_settings.py
+    bbbp (GIN 3 x 64, 30 epochs, 3 seeds; ``python -m benchmarks.perf.ghm_settings
     --dataset bbbp``): test ROC-AUC 0.892 against 0.908 with 30 bins (lower
     on 2 of 3 seeds) and 0.911 for the plain cross-entropy. In the paper's
     full protocol (bbbp and bace, GIN and GAT, 5 x 300, 100 epochs, 3 seeds;
