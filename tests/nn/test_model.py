@@ -152,7 +152,7 @@ class TestMolecularGNN:
     @pytest.mark.parametrize(
         "kwargs, valid",
         [
-            ({"backbone": "gcn"}, ["gat", "gin"]),
+            ({"backbone": "gcn"}, sorted(BACKBONES)),
             ({"pooling": "attention"}, ["max", "mean", "sum"]),
             ({"jumping_knowledge": "lstm"}, ["concat", "sum", "last", "max"]),
         ],
@@ -166,7 +166,7 @@ class TestMolecularGNN:
             assert repr(name) in message
 
     def test_registries(self):
-        assert set(BACKBONES) == {"gin", "gat"}
+        assert {"gin", "gat"} <= set(BACKBONES)  # the paper's; the others are tested in test_backbones.py
         assert set(POOLINGS) == {"mean", "sum", "max"}
         assert tuple(JUMPING_KNOWLEDGE) == ("concat", "sum", "last", "max")
 
