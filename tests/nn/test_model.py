@@ -214,9 +214,7 @@ class TestGINEdgeConv:
 
 class TestGATEdgeConv:
     def test_attention_depends_on_bond_features(self):
-        # GATConv uses edge features only in the attention logits, not in the
-        # messages: any change of the output under new bond codes comes from
-        # the attention weights.
+        # The bond embedding enters both the attention logits and the messages.
         model = make_model(backbone="gat").eval()
         batch = make_batch(["CC(=O)N"])
         changed = batch.clone()
