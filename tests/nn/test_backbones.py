@@ -358,3 +358,16 @@ class TestThroughTheEstimators:
                            max_epochs=1, random_state=0)
         est.fit(TINY_SMILES, list(range(len(TINY_SMILES))))
         assert est.predict(TINY_SMILES).shape == (len(TINY_SMILES),)
+
+    @pytest.mark.parametrize("backbone, options", [("dmpnn", {}), ("attentivefp", {"module__num_timesteps": 3}),
+                                                   ("gatv2", {"module__residual": True})])
+    def test_saved_model_predicts_the_same(self, backbone, options, tmp_path):
+        import numpy as np
+
+        from molgnba import GNNRegressor
+        from molgnba.persistence import load_model, save_model
+
+        est = GNNRegressor(backbone=backbone, num_layers=2, hidden_dim=16, max_epochs=1, random_state=0, **options)
+        est.fit(TINY_SMILES, np.arange(len(TINY_SMILES), dtype=float))
+        loaded = load_model(save_model(est, tmp_path / f"{backbone}.molgnba"))
+        np.testing.assert_array_equal(loaded.predict(TINY_SMILES), est.predict(TINY_SMILES))
