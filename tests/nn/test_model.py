@@ -152,7 +152,7 @@ class TestMolecularGNN:
     @pytest.mark.parametrize(
         "kwargs, valid",
         [
-            ({"backbone": "gcn"}, ["gat", "gin"]),
+            ({"backbone": "gcn"}, sorted(BACKBONES)),
             ({"pooling": "attention"}, ["max", "mean", "sum"]),
             ({"jumping_knowledge": "lstm"}, ["concat", "sum", "last", "max"]),
         ],
@@ -166,7 +166,7 @@ class TestMolecularGNN:
             assert repr(name) in message
 
     def test_registries(self):
-        assert set(BACKBONES) == {"gin", "gat"}
+        assert {"gin", "gat"} <= set(BACKBONES)  # the paper's; the others are tested in test_backbones.py
         assert set(POOLINGS) == {"mean", "sum", "max"}
         assert tuple(JUMPING_KNOWLEDGE) == ("concat", "sum", "last", "max")
 
@@ -214,9 +214,7 @@ class TestGINEdgeConv:
 
 class TestGATEdgeConv:
     def test_attention_depends_on_bond_features(self):
-        # GATConv uses edge features only in the attention logits, not in the
-        # messages: any change of the output under new bond codes comes from
-        # the attention weights.
+        # The bond embedding enters both the attention logits and the messages.
         model = make_model(backbone="gat").eval()
         batch = make_batch(["CC(=O)N"])
         changed = batch.clone()
