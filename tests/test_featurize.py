@@ -48,10 +48,12 @@ def bond_codes(graph, i, j):
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    """A private copy of the featurizer registry, restored after the test."""
-    monkeypatch.setattr(featurize, "_FEATURIZERS", dict(featurize._FEATURIZERS))
-    return featurize._FEATURIZERS
+def registry():
+    """The featurizer registry, its contents restored after the test."""
+    saved = dict(featurize._FEATURIZERS)
+    yield featurize._FEATURIZERS
+    featurize._FEATURIZERS.clear()
+    featurize._FEATURIZERS.update(saved)
 
 
 def _parse_log_status():
@@ -280,6 +282,11 @@ INVALID_INPUTS = [
     pytest.param(["CCO"], "list", id="list"),
     pytest.param("Xx", "parse", id="bad-element"),
     pytest.param("C\x00C", "NUL", id="nul"),
+    pytest.param("CCO\x00", "NUL", id="trailing-nul"),
+    pytest.param("CC O", "whitespace", id="inner-space"),
+    pytest.param("c1ccccc1\tC", "whitespace", id="inner-tab"),
+    pytest.param("\ud800", "UTF-8", id="lone-surrogate"),
+    pytest.param("C(C)(C)(C)(C)C", "parse", id="pentavalent-carbon"),
 ]
 
 
@@ -536,3 +543,183 @@ class TestRegistry:
     def test_base_class_is_abstract(self):
         with pytest.raises(NotImplementedError):
             MoleculeFeaturizer()(Chem.MolFromSmiles("C"))
+
+
+# --------------------------------------------------------------------------- one declaration
+def _index_or_other(value, vocabulary):
+    try:
+        return vocabulary.index(value)
+    except ValueError:
+        return len(vocabulary)
+
+
+class ReferenceHu(MoleculeFeaturizer):
+    """HuFeaturizer as written at eb83576: hand-written methods, one tuple per atom."""
+
+    name = "test-reference-hu"
+    atom_feature_dims = [119, 4]
+    bond_feature_dims = [5, 4]
+
+    def atom_features(self, atom):
+        return (_index_or_other(atom.GetAtomicNum(), featurize.ATOMIC_NUMBERS),
+                _index_or_other(atom.GetChiralTag(), featurize.CHIRAL_TAGS))
+
+    def bond_features(self, bond):
+        return (_index_or_other(bond.GetBondType(), featurize.BOND_TYPES),
+                _index_or_other(bond.GetBondDir(), featurize.BOND_DIRS))
+
+
+class ReferenceExtended(ReferenceHu):
+    """ExtendedFeaturizer as written at eb83576."""
+
+    name = "test-reference-extended"
+    atom_feature_dims = [119, 4, 8, 6, 6, 7, 2, 2]
+    bond_feature_dims = [5, 4, 2, 2, 7]
+
+    def atom_features(self, atom):
+        return super().atom_features(atom) + (
+            _index_or_other(atom.GetDegree(), featurize.DEGREES),
+            _index_or_other(atom.GetFormalCharge(), featurize.FORMAL_CHARGES),
+            _index_or_other(atom.GetTotalNumHs(), featurize.TOTAL_HS),
+            _index_or_other(atom.GetHybridization(), featurize.HYBRIDIZATIONS),
+            int(atom.GetIsAromatic()),
+            int(atom.IsInRing()),
+        )
+
+    def bond_features(self, bond):
+        return super().bond_features(bond) + (
+            int(bond.GetIsConjugated()), int(bond.IsInRing()), _index_or_other(bond.GetStereo(), featurize.STEREO),
+        )
+
+
+class PerAtomHu(HuFeaturizer):
+    """HuFeaturizer forced onto the per-atom path: the codes of its own columns, one tuple per atom."""
+
+    def atom_features(self, atom):
+        return super().atom_features(atom)
+
+    def bond_features(self, bond):
+        return super().bond_features(bond)
+
+
+class PerAtomExtended(ExtendedFeaturizer):
+    def atom_features(self, atom):
+        return super().atom_features(atom)
+
+    def bond_features(self, bond):
+        return super().bond_features(bond)
+
+
+MORE_SMILES = [
+    "C[C@@H]1CC[C@H](O)CC1", "CC(C)C[C@H](NC(=O)[C@@H](Cc1ccccc1)NC(=O)c1cnccn1)B(O)O",
+    "O=C(O)c1ccccc1OC(C)=O", "C/C=C/C=C\\C", "[13CH4]", "c1ccc2c(c1)oc1ccccc12", "C1CC2CCC1C2",
+    "[NH3+][C@@H](Cc1c[nH]c2ccccc12)C([O-])=O", "Cl[Pt](Cl)([NH3])[NH3]", "O=S(=O)([O-])[O-].[Mg+2]",
+    "C#CC#N", "[B-](F)(F)(F)F", "P(=O)(O)(O)O", "[se]1cccc1", "C=[N+]=[N-]", "CC[C@](C)(F)[C@@](C)(Cl)Br",
+]
+
+
+def assert_same_graph(left, right):
+    for key in ("x", "edge_index", "edge_attr"):
+        assert left[key].dtype == right[key].dtype == torch.long, key
+        assert torch.equal(left[key], right[key]), key
+
+
+class TestFeatureSetsDeclaredOnce:
+    @pytest.mark.parametrize("featurizer_cls, reference_cls, per_atom_cls", [
+        (HuFeaturizer, ReferenceHu, PerAtomHu), (ExtendedFeaturizer, ReferenceExtended, PerAtomExtended)])
+    @pytest.mark.parametrize("smiles", DIVERSE_SMILES + MORE_SMILES)
+    def test_graphs_equal_the_hand_written_eb83576_featurizers(self, featurizer_cls, reference_cls, per_atom_cls,
+                                                               smiles):
+        mol = Chem.MolFromSmiles(smiles)
+        graph = featurizer_cls()(mol)
+        assert_same_graph(graph, reference_cls()(mol))
+        assert_same_graph(graph, per_atom_cls()(mol))
+
+    def test_stored_graphs_of_eb83576(self):
+        # Computed with molgnba/featurize.py at commit eb83576.
+        graph = ExtendedFeaturizer()(Chem.MolFromSmiles("C[C@H](N)C(=O)[O-].[Na+]"))
+        assert graph.x.tolist() == [
+            [5, 0, 1, 2, 3, 3, 0, 0], [5, 2, 3, 2, 1, 3, 0, 0], [6, 0, 1, 2, 2, 3, 0, 0], [5, 0, 3, 2, 0, 2, 0, 0],
+            [7, 0, 1, 2, 0, 2, 0, 0], [7, 0, 1, 1, 0, 2, 0, 0], [10, 0, 0, 3, 0, 0, 0, 0]]
+        assert graph.edge_index.tolist() == [[0, 1, 1, 2, 1, 3, 3, 4, 3, 5], [1, 0, 2, 1, 3, 1, 4, 3, 5, 3]]
+        assert graph.edge_attr.tolist() == [[0, 0, 0, 0, 0]] * 6 + [[1, 0, 1, 0, 0]] * 2 + [[0, 0, 1, 0, 0]] * 2
+        graph = ExtendedFeaturizer()(Chem.MolFromSmiles("F/C=C\\F"))
+        fluorine, carbon = [8, 0, 1, 2, 0, 3, 0, 0], [5, 0, 2, 2, 1, 2, 0, 0]
+        assert graph.x.tolist() == [fluorine, carbon, carbon, fluorine]
+        assert graph.edge_attr.tolist() == [[0, 1, 0, 0, 0]] * 2 + [[1, 0, 0, 0, 2]] * 2 + [[0, 2, 0, 0, 0]] * 2
+
+    @pytest.mark.parametrize("featurizer_cls, signature, atom_dims, bond_dims", [
+        (HuFeaturizer, "hu2019:1", [119, 4], [5, 4]),
+        (ExtendedFeaturizer, "extended:1", [119, 4, 8, 6, 6, 7, 2, 2], [5, 4, 2, 2, 7]),
+    ])
+    def test_widths_follow_from_the_columns_and_signature_is_unchanged(self, featurizer_cls, signature, atom_dims,
+                                                                      bond_dims):
+        assert featurizer_cls().signature == signature
+        assert featurizer_cls.atom_feature_dims == atom_dims == [c.size for c in featurizer_cls.atom_columns]
+        assert featurizer_cls.bond_feature_dims == bond_dims == [c.size for c in featurizer_cls.bond_columns]
+        assert all(isinstance(column, featurize.FeatureColumn) for column in featurizer_cls.atom_columns)
+
+    def test_atom_features_are_the_column_codes(self):
+        mol = Chem.MolFromSmiles("C[N+](C)(C)c1ccccc1")
+        featurizer = ExtendedFeaturizer()
+        for atom in mol.GetAtoms():
+            assert featurizer.atom_features(atom) == ReferenceExtended().atom_features(atom)
+        for bond in mol.GetBonds():
+            assert featurizer.bond_features(bond) == ReferenceExtended().bond_features(bond)
+
+    def test_subclass_declaring_more_columns(self):
+        from molgnba.featurize import FeatureColumn
+
+        class WithMass(HuFeaturizer):
+            name = "test-with-mass"
+            atom_columns = HuFeaturizer.atom_columns + (
+                FeatureColumn("heavy", lambda atom: atom.GetMass() > 20, None),
+                FeatureColumn("valence", Chem.Atom.GetTotalValence, [1, 2, 3, 4]),
+            )
+
+        assert WithMass.atom_feature_dims == [119, 4, 2, 5]
+        assert WithMass.bond_feature_dims == HuFeaturizer.bond_feature_dims
+        graph = WithMass()(Chem.MolFromSmiles("ClCC(=O)[O-]"))
+        assert graph.x[:, 2].tolist() == [1, 0, 0, 0, 0]
+        assert graph.x[:, 3].tolist() == [0, 3, 3, 1, 0]
+        assert WithMass().atom_features(Chem.MolFromSmiles("Cl").GetAtomWithIdx(0)) == (16, 0, 1, 0)
+
+    def test_overriding_only_atom_features_keeps_the_columns_for_bonds(self):
+        graph = DegreeFeaturizer()(Chem.MolFromSmiles("CC=O"))
+        assert graph.x[:, 2].tolist() == [1, 2, 1]
+        assert graph.edge_attr.tolist() == [[0, 0], [0, 0], [1, 0], [1, 0]]
+
+    def test_non_column_in_columns_raises(self):
+        with pytest.raises(TypeError, match="FeatureColumn"):
+            class Bad(MoleculeFeaturizer):
+                atom_columns = ((Chem.Atom.GetDegree, [0, 1]),)
+
+    def test_dims_disagreeing_with_the_columns_raise(self):
+        with pytest.raises(TypeError, match=r"atom_feature_dims is \[119, 4, 3\].*override atom_features"):
+            class Bad(HuFeaturizer):
+                atom_feature_dims = HuFeaturizer.atom_feature_dims + [3]
+
+    def test_feature_column_validates_and_codes(self):
+        from molgnba.featurize import FeatureColumn
+
+        with pytest.raises(TypeError, match="callable getter"):
+            FeatureColumn("degree", "GetDegree", [0, 1])
+        column = FeatureColumn("symbol", Chem.Atom.GetSymbol, ("C", "O", "C"))
+        atoms = list(Chem.MolFromSmiles("OCS").GetAtoms())
+        assert column.size == 4  # a repeated choice keeps its first code; the width counts every entry
+        assert column.codes(atoms) == [column.code(atom) for atom in atoms] == [1, 0, 3]
+
+    def test_featurizer_without_columns_or_methods_explains(self):
+        class Empty(MoleculeFeaturizer):
+            name = "test-empty"
+
+        with pytest.raises(NotImplementedError, match="atom_columns"):
+            Empty()(Chem.MolFromSmiles("C"))
+
+    def test_public_names_live_in_the_package(self):
+        import pickle
+
+        # Pickles name the public path, so they survive a reshuffle of the private submodules.
+        assert HuFeaturizer.__module__ == GraphCache.get.__module__ == featurize_smiles.__module__ == "molgnba.featurize"
+        assert b"molgnba.featurize\nExtendedFeaturizer" in pickle.dumps(ExtendedFeaturizer(), protocol=0)
+        assert type(pickle.loads(pickle.dumps(ExtendedFeaturizer()))) is ExtendedFeaturizer
