@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from rdkit import Chem, rdBase
@@ -723,3 +725,78 @@ class TestFeatureSetsDeclaredOnce:
         assert HuFeaturizer.__module__ == GraphCache.get.__module__ == featurize_smiles.__module__ == "molgnba.featurize"
         assert b"molgnba.featurize\nExtendedFeaturizer" in pickle.dumps(ExtendedFeaturizer(), protocol=0)
         assert type(pickle.loads(pickle.dumps(ExtendedFeaturizer()))) is ExtendedFeaturizer
+
+
+# --------------------------------------------------------------------------- one validity rule
+# Each tricky input with the one right answer, which featurization, load_moleculenet(drop_invalid=True)
+# and the scaffold splitters all follow. Before the rule was shared they disagreed on a trailing NUL
+# ("CCO\x00": datasets and model_selection read it as ethanol), on bytes (datasets accepted b"CCO"), and
+# datasets raised on NaN, numbers and lone surrogates.
+VALIDITY_CASES = [
+    pytest.param("CCO", True, id="ethanol"),
+    pytest.param(np.str_("CCO"), True, id="numpy-str"),
+    pytest.param(" CCO", True, id="leading-space"),
+    pytest.param("CCO\n", True, id="trailing-newline"),
+    pytest.param("C[C@H](F)Cl |&1:1|", True, id="cxsmiles-extension"),
+    pytest.param("*C", True, id="dummy-atom"),
+    pytest.param("*", True, id="lone-dummy-atom"),
+    pytest.param("[H][H]", True, id="dihydrogen"),
+    pytest.param("[Na+].[Cl-]", True, id="salt"),
+    pytest.param("C" * 400, True, id="long-chain"),  # longer ones take RDKit minutes to scaffold
+    pytest.param("", False, id="empty"),
+    pytest.param(" \t\n", False, id="whitespace-only"),
+    pytest.param("C\x00C", False, id="nul-inside"),
+    pytest.param("CCO\x00", False, id="nul-trailing"),
+    pytest.param("CC O", False, id="inner-space-drops-an-atom"),
+    pytest.param("CCO ethanol", False, id="name-after-smiles"),
+    pytest.param("\ud800", False, id="lone-surrogate"),
+    pytest.param(None, False, id="None"),
+    pytest.param(float("nan"), False, id="nan"),
+    pytest.param(np.float32("nan"), False, id="numpy-nan"),
+    pytest.param(pd.NA, False, id="pandas-NA"),
+    pytest.param(3, False, id="int"),
+    pytest.param(True, False, id="bool"),
+    pytest.param(b"CCO", False, id="bytes"),
+    pytest.param(["CCO"], False, id="list"),
+    pytest.param("C(C)(C)(C)(C)C", False, id="invalid-valence"),
+    pytest.param("c1cccc1", False, id="bad-aromaticity"),
+    pytest.param("C1CC", False, id="unclosed-ring"),
+    pytest.param(".", False, id="no-atoms"),
+    pytest.param("C" * 3000 + "(", False, id="very-long-unbalanced"),
+    pytest.param("C" * 3000 + "\x00", False, id="very-long-with-nul"),
+]
+
+
+class TestOneValidityRule:
+    @pytest.mark.parametrize("item, valid", VALIDITY_CASES)
+    def test_every_place_gives_the_one_answer(self, item, valid):
+        from molgnba.datasets import _invalid_rows
+        from molgnba.featurize import parse_smiles
+        from molgnba.model_selection import scaffold_groups
+
+        mol, reason = parse_smiles(item)
+        assert (mol is not None, reason is None) == (valid, valid)
+        assert (check_smiles([item])[1] == []) is valid
+        graphs, _ = featurize_smiles([item], cache=None)
+        assert (graphs[0] is not None) is valid
+        assert (_invalid_rows([item]) == []) is valid
+        # Two copies of a valid molecule share a scaffold; each invalid entry gets a group of its own.
+        first, second = scaffold_groups([item, item])
+        assert bool(first == second) is valid
+
+    def test_reasons_name_the_problem(self):
+        from molgnba.featurize import parse_smiles
+
+        assert parse_smiles("CCO\x00")[1] == "contains a NUL character"
+        assert parse_smiles("CCO ethanol")[1] == "contains whitespace: RDKit would read only 'CCO' and ignore 'ethanol'"
+        assert parse_smiles(pd.NA)[1] == "missing value (pd.NA)"
+        assert parse_smiles(np.float64("nan"))[1] == "missing value (NaN)"
+        assert parse_smiles(".")[1] in {"RDKit could not parse it", "molecule has no atoms"}
+
+    def test_parse_smiles_is_silent_and_leaves_logs_as_found(self, capfd, restore_rdkit_logs):
+        from molgnba.featurize import parse_smiles
+
+        before = restore_rdkit_logs
+        assert parse_smiles("C1CC") == (None, "RDKit could not parse it")
+        assert "C1CC" not in capfd.readouterr().err
+        assert _parse_log_status() == before
