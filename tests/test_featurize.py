@@ -800,3 +800,116 @@ class TestOneValidityRule:
         assert parse_smiles("C1CC") == (None, "RDKit could not parse it")
         assert "C1CC" not in capfd.readouterr().err
         assert _parse_log_status() == before
+
+
+# --------------------------------------------------------------------------- molecule-level features
+class TestRdkitDescriptors:
+    def test_values_shape_and_dtype(self):
+        from molgnba.featurize import rdkit_descriptors
+
+        X = rdkit_descriptors(["CCO", "c1ccccc1O", Chem.MolFromSmiles("O")], names=["HeavyAtomCount", "RingCount"])
+        assert X.dtype == np.float32 and X.shape == (3, 2)
+        assert X.tolist() == [[3.0, 0.0], [7.0, 1.0], [1.0, 0.0]]
+
+    def test_all_descriptors_by_default_in_name_order(self):
+        from rdkit.Chem import Descriptors
+
+        from molgnba.featurize import rdkit_descriptor_names, rdkit_descriptors
+
+        names = rdkit_descriptor_names()
+        assert names == [name for name, _ in Descriptors.descList]
+        X = rdkit_descriptors(["CC(=O)Nc1ccc(O)cc1"])
+        assert X.shape == (1, len(names))
+        assert X[0, names.index("MolWt")] == pytest.approx(151.165, abs=1e-3)
+        assert X[0, names.index("NumHDonors")] == 2
+
+    def test_non_finite_and_failing_descriptors_become_nan_with_a_warning(self, monkeypatch):
+        from rdkit.Chem import Descriptors
+
+        from molgnba.featurize import rdkit_descriptors
+
+        def raises(mol):
+            raise RuntimeError("boom")
+
+        extra = [("TestHuge", lambda mol: 1e300), ("TestInf", lambda mol: float("inf")), ("TestRaises", raises),
+                 ("TestNaN", lambda mol: float("nan"))]
+        monkeypatch.setattr(Descriptors, "descList", Descriptors.descList + extra)
+        with pytest.warns(RuntimeWarning, match=r"TestHuge \(2\), TestInf \(2\), TestRaises \(2\), TestNaN \(2\)"):
+            X = rdkit_descriptors(["CCO", "CCN"], names=["HeavyAtomCount", "TestHuge", "TestInf", "TestRaises",
+                                                         "TestNaN"])
+        assert X[:, 0].tolist() == [3.0, 3.0]
+        assert np.isnan(X[:, 1:]).all()
+
+    def test_finite_values_give_no_warning(self):
+        import warnings
+
+        from molgnba.featurize import rdkit_descriptors
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            rdkit_descriptors(["CCO", "[Na+].[Cl-]", "*C"], names=["MolWt", "TPSA", "MolLogP"])
+
+    def test_invalid_input_raises_before_work_naming_positions(self):
+        from molgnba.featurize import rdkit_descriptors
+
+        with pytest.raises(ValueError, match=r"2 of 4 inputs.*position 1: 'C1CC'.*position 3: None"):
+            rdkit_descriptors(["CCO", "C1CC", "CCN", None])
+        with pytest.raises(TypeError, match="single str"):
+            rdkit_descriptors("CCO")
+
+    def test_unknown_name_suggests_the_close_one(self):
+        from molgnba.featurize import rdkit_descriptors
+
+        with pytest.raises(ValueError, match="'MolWeight' \\(did you mean 'MolWt'\\?\\)"):
+            rdkit_descriptors(["CCO"], names=["MolWt", "MolWeight"])
+        with pytest.raises(TypeError, match="single string"):
+            rdkit_descriptors(["CCO"], names="MolWt")
+
+    def test_documented_scaling_keeps_the_width_and_gives_finite_values(self):
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from molgnba.featurize import rdkit_descriptors
+
+        with pytest.warns(RuntimeWarning, match=r"BCUT2D_MWHI \(1\)"):  # BCUT2D fails on a salt
+            X = rdkit_descriptors(["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "[Na+].[Cl-]"])
+        X[:, 0] = np.nan  # a column that no training molecule has
+        scaled = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()).fit_transform(X)
+        assert scaled.shape == X.shape and np.isfinite(scaled).all()
+
+
+class TestMorganCountFingerprint:
+    def test_counts_environments(self):
+        from molgnba.featurize import morgan_count_fingerprint
+
+        X = morgan_count_fingerprint(["CCO", "CCCCCC", Chem.MolFromSmiles("C")], radius=0, n_bits=1024)
+        assert X.shape == (3, 1024) and X.dtype == np.float32
+        # radius 0: one environment per heavy atom; hexane's six atoms have two distinct invariants
+        assert X.sum(axis=1).tolist() == [3.0, 6.0, 1.0]
+        assert sorted(X[1][X[1] > 0].tolist()) == [2.0, 4.0]
+
+    def test_equals_rdkit_count_fingerprint(self):
+        from rdkit.Chem import rdFingerprintGenerator
+
+        from molgnba.featurize import morgan_count_fingerprint
+
+        smiles = ["CC(=O)Nc1ccc(O)cc1", "C[C@H](N)C(=O)O"]
+        generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+        expected = [generator.GetCountFingerprintAsNumPy(Chem.MolFromSmiles(s)) for s in smiles]
+        np.testing.assert_array_equal(morgan_count_fingerprint(smiles), np.array(expected, dtype=np.float32))
+
+    @pytest.mark.parametrize("kwargs, message", [
+        ({"radius": -1}, "radius must be an integer >= 0"), ({"radius": 1.5}, "radius"),
+        ({"n_bits": 0}, "n_bits must be an integer >= 1"), ({"n_bits": True}, "n_bits")])
+    def test_bad_parameters_raise(self, kwargs, message):
+        from molgnba.featurize import morgan_count_fingerprint
+
+        with pytest.raises(ValueError, match=message):
+            morgan_count_fingerprint(["CCO"], **kwargs)
+
+    def test_invalid_smiles_raise(self):
+        from molgnba.featurize import morgan_count_fingerprint
+
+        with pytest.raises(ValueError, match=r"position 0: 'CC O'"):
+            morgan_count_fingerprint(["CC O"])

@@ -73,8 +73,9 @@ def _parse(smiles: object) -> tuple[Chem.Mol | None, str | None]:
     # "CC O" would silently be ethane. Only a CXSMILES extension ("C[C@H](F)Cl |&1:1|")
     # may follow the SMILES.
     head, _, tail = _split_on_whitespace(stripped)
-    if tail and not tail.lstrip().startswith("|"):
-        return None, f"contains whitespace: RDKit would read only {head!r} and ignore {tail.lstrip()!r}"
+    tail = tail.lstrip("".join(_RDKIT_NAME_SEPARATORS))
+    if tail and not tail.startswith("|"):
+        return None, f"contains whitespace: RDKit would read only {head!r} and ignore {tail!r}"
     try:
         smiles.encode("utf-8")
     except UnicodeEncodeError:
@@ -87,10 +88,15 @@ def _parse(smiles: object) -> tuple[Chem.Mol | None, str | None]:
     return mol, None
 
 
+# The characters at which RDKit ends the SMILES and starts the name; any other
+# whitespace inside a SMILES makes the parse fail.
+_RDKIT_NAME_SEPARATORS = frozenset(" \t\n")
+
+
 def _split_on_whitespace(text: str) -> tuple[str, str, str]:
-    """``str.partition`` at the first whitespace character of any kind (tab, newline, ...)."""
+    """``str.partition`` at the first character where RDKit would end the SMILES."""
     for index, char in enumerate(text):
-        if char.isspace():
+        if char in _RDKIT_NAME_SEPARATORS:
             return text[:index], char, text[index + 1 :]
     return text, "", ""
 
