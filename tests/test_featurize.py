@@ -722,7 +722,8 @@ class TestFeatureSetsDeclaredOnce:
         import pickle
 
         # Pickles name the public path, so they survive a reshuffle of the private submodules.
-        assert HuFeaturizer.__module__ == GraphCache.get.__module__ == featurize_smiles.__module__ == "molgnba.featurize"
+        modules = {HuFeaturizer.__module__, GraphCache.get.__module__, featurize_smiles.__module__}
+        assert modules == {"molgnba.featurize"}
         assert b"molgnba.featurize\nExtendedFeaturizer" in pickle.dumps(ExtendedFeaturizer(), protocol=0)
         assert type(pickle.loads(pickle.dumps(ExtendedFeaturizer()))) is ExtendedFeaturizer
 
@@ -875,7 +876,8 @@ class TestRdkitDescriptors:
         with pytest.warns(RuntimeWarning, match=r"BCUT2D_MWHI \(1\)"):  # BCUT2D fails on a salt
             X = rdkit_descriptors(["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "[Na+].[Cl-]"])
         X[:, 0] = np.nan  # a column that no training molecule has
-        scaled = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()).fit_transform(X)
+        scaler = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+        scaled = scaler.fit_transform(X)
         assert scaled.shape == X.shape and np.isfinite(scaled).all()
 
 

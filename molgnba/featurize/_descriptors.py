@@ -67,7 +67,9 @@ def _descriptor_functions(names) -> list[tuple[str, object]]:
     if names is None:
         return list(available.items())
     if isinstance(names, str):
-        raise TypeError(f"names must be a list of descriptor names, got the single string {names!r}; wrap it in a list.")
+        raise TypeError(
+            f"names must be a list of descriptor names, got the single string {names!r}; wrap it in a list."
+        )
     names = list(names)
     unknown = [name for name in names if name not in available]
     if unknown:
@@ -99,8 +101,9 @@ def rdkit_descriptors(smiles_or_mols, names=None) -> np.ndarray:
     names : sequence of str or None, default=None
         The descriptors to compute, in column order; None computes all of
         :func:`rdkit_descriptor_names`: some 20-30 ms per drug-like
-        molecule on one core, about 40 times :func:`morgan_count_fingerprint`. Pin the list when the columns must stay the same across
-        RDKit versions.
+        molecule on one core, about 40 times :func:`morgan_count_fingerprint`.
+        Pin the list when the columns must stay the same across RDKit
+        versions.
 
     Returns
     -------
