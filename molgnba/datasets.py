@@ -510,15 +510,10 @@ def _fetch(spec: _DatasetSpec, cache: Path) -> Path:
 
 
 def _invalid_rows(smiles: list[str]) -> list[int]:
-    from rdkit import Chem, rdBase
+    """Rows whose SMILES fail molgnba's one validity rule (:func:`molgnba.featurize.parse_smiles`)."""
+    from molgnba.featurize import check_smiles
 
-    invalid = []
-    with rdBase.BlockLogs():
-        for i, smi in enumerate(smiles):
-            mol = Chem.MolFromSmiles(smi) if smi else None
-            if mol is None or mol.GetNumAtoms() == 0:
-                invalid.append(i)
-    return invalid
+    return [entry.position for entry in check_smiles(smiles)[1]]
 
 
 def _describe(spec: _DatasetSpec, n_molecules: int, path: Path) -> str:
@@ -572,9 +567,10 @@ def load_moleculenet(
         ``FileNotFoundError`` instead.
 
     drop_invalid : bool, default=False
-        If False, molecules are returned as they are in the file, including SMILES
-        that RDKit cannot parse (the estimators handle those). If True, such rows are
-        dropped with a warning, and listed in ``dropped``.
+        If False, molecules are returned as they are in the file, including invalid
+        SMILES (the estimators handle those). If True, such rows are dropped with a
+        warning, and listed in ``dropped``. Invalid means invalid for the estimators:
+        :func:`molgnba.featurize.parse_smiles` decides.
 
     Returns
     -------
@@ -675,7 +671,7 @@ def load_moleculenet(
                 shown += f", ... ({len(rows) - _MAX_ROWS_IN_WARNING} more; see .dropped)"
             warnings.warn(
                 f"Dropped {len(rows)} of {len(frame)} molecules of {spec.name!r} whose "
-                f"SMILES RDKit cannot parse, at rows {shown} (0-based data rows of "
+                f"SMILES are not valid, at rows {shown} (0-based data rows of "
                 f"{path.name}).",
                 UserWarning,
                 stacklevel=2,

@@ -129,16 +129,17 @@ def _as_index_array(indices) -> np.ndarray:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _scaffold_of(smiles: str, include_chirality: bool) -> str | None:
-    """Bemis-Murcko scaffold SMILES of one molecule, or None if it cannot be parsed.
+    """Bemis-Murcko scaffold SMILES of one molecule, or None if it is not a valid SMILES.
 
-    An acyclic molecule has the empty scaffold ``""``. The empty SMILES string (which
-    RDKit parses as a molecule without atoms) counts as unparseable.
+    Valid means valid by :func:`molgnba.featurize.parse_smiles`, the rule featurization
+    follows. An acyclic molecule has the empty scaffold ``""``.
     """
-    from rdkit import Chem
     from rdkit.Chem.Scaffolds import MurckoScaffold
 
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None or mol.GetNumAtoms() == 0:
+    from molgnba.featurize import parse_smiles
+
+    mol, _ = parse_smiles(smiles)
+    if mol is None:
         return None
     try:
         return MurckoScaffold.MurckoScaffoldSmiles(
@@ -221,8 +222,9 @@ def scaffold_groups(smiles, include_chirality=False):
 
     Molecules with the same scaffold get the same label. Labels are numbered
     0, 1, 2, ... in order of first appearance. All acyclic molecules share the empty
-    scaffold, hence one label, as in the standard method. Each SMILES that RDKit
-    cannot parse (and each empty string or non-string entry) gets a label of its own,
+    scaffold, hence one label, as in the standard method. Each invalid entry (by
+    :func:`molgnba.featurize.parse_smiles`, the rule the estimators follow: an
+    unparseable SMILES, an empty string, a non-string, ...) gets a label of its own,
     so that invalid entries are not lumped into one large group.
 
     Parameters

@@ -314,6 +314,16 @@ class TestDropInvalid:
         assert smiles == ["CCO", "c1ccccc1", "CCN"]
         np.testing.assert_array_equal(target, [0.0, 2.0, 4.0])
 
+    def test_drop_invalid_follows_the_estimators_validity_rule(self, tmp_path):
+        # "CC O" parses in RDKit as ethane named "O"; the estimators reject it, so drop_invalid does too.
+        write_csv(tmp_path / "esol.csv", 'smiles,logSolubility\nCC O,0.0\nC(C)(C)(C)(C)C,1.0\n*CC,2.0\n')
+        with pytest.warns(UserWarning, match=r"Dropped 2 of 3 .*not valid.*rows 0, 1\b"):
+            data = load_moleculenet("esol", data_home=tmp_path, drop_invalid=True)
+        assert data.smiles == ["*CC"]
+        from molgnba.featurize import check_smiles
+
+        assert [entry.position for entry in check_smiles(["CC O", "C(C)(C)(C)(C)C", "*CC"])[1]] == [0, 1]
+
     def test_drop_invalid_on_clean_data_is_silent(self, tmp_path):
         write_csv(tmp_path / "BBBP.csv", BBBP_RAW)
         with warnings.catch_warnings():

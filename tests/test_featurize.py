@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from rdkit import Chem, rdBase
@@ -48,10 +50,12 @@ def bond_codes(graph, i, j):
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    """A private copy of the featurizer registry, restored after the test."""
-    monkeypatch.setattr(featurize, "_FEATURIZERS", dict(featurize._FEATURIZERS))
-    return featurize._FEATURIZERS
+def registry():
+    """The featurizer registry, its contents restored after the test."""
+    saved = dict(featurize._FEATURIZERS)
+    yield featurize._FEATURIZERS
+    featurize._FEATURIZERS.clear()
+    featurize._FEATURIZERS.update(saved)
 
 
 def _parse_log_status():
@@ -280,6 +284,11 @@ INVALID_INPUTS = [
     pytest.param(["CCO"], "list", id="list"),
     pytest.param("Xx", "parse", id="bad-element"),
     pytest.param("C\x00C", "NUL", id="nul"),
+    pytest.param("CCO\x00", "NUL", id="trailing-nul"),
+    pytest.param("CC O", "whitespace", id="inner-space"),
+    pytest.param("c1ccccc1\tC", "whitespace", id="inner-tab"),
+    pytest.param("\ud800", "UTF-8", id="lone-surrogate"),
+    pytest.param("C(C)(C)(C)(C)C", "parse", id="pentavalent-carbon"),
 ]
 
 
@@ -536,3 +545,373 @@ class TestRegistry:
     def test_base_class_is_abstract(self):
         with pytest.raises(NotImplementedError):
             MoleculeFeaturizer()(Chem.MolFromSmiles("C"))
+
+
+# --------------------------------------------------------------------------- one declaration
+def _index_or_other(value, vocabulary):
+    try:
+        return vocabulary.index(value)
+    except ValueError:
+        return len(vocabulary)
+
+
+class ReferenceHu(MoleculeFeaturizer):
+    """HuFeaturizer as written at eb83576: hand-written methods, one tuple per atom."""
+
+    name = "test-reference-hu"
+    atom_feature_dims = [119, 4]
+    bond_feature_dims = [5, 4]
+
+    def atom_features(self, atom):
+        return (_index_or_other(atom.GetAtomicNum(), featurize.ATOMIC_NUMBERS),
+                _index_or_other(atom.GetChiralTag(), featurize.CHIRAL_TAGS))
+
+    def bond_features(self, bond):
+        return (_index_or_other(bond.GetBondType(), featurize.BOND_TYPES),
+                _index_or_other(bond.GetBondDir(), featurize.BOND_DIRS))
+
+
+class ReferenceExtended(ReferenceHu):
+    """ExtendedFeaturizer as written at eb83576."""
+
+    name = "test-reference-extended"
+    atom_feature_dims = [119, 4, 8, 6, 6, 7, 2, 2]
+    bond_feature_dims = [5, 4, 2, 2, 7]
+
+    def atom_features(self, atom):
+        return super().atom_features(atom) + (
+            _index_or_other(atom.GetDegree(), featurize.DEGREES),
+            _index_or_other(atom.GetFormalCharge(), featurize.FORMAL_CHARGES),
+            _index_or_other(atom.GetTotalNumHs(), featurize.TOTAL_HS),
+            _index_or_other(atom.GetHybridization(), featurize.HYBRIDIZATIONS),
+            int(atom.GetIsAromatic()),
+            int(atom.IsInRing()),
+        )
+
+    def bond_features(self, bond):
+        return super().bond_features(bond) + (
+            int(bond.GetIsConjugated()), int(bond.IsInRing()), _index_or_other(bond.GetStereo(), featurize.STEREO),
+        )
+
+
+class PerAtomHu(HuFeaturizer):
+    """HuFeaturizer forced onto the per-atom path: the codes of its own columns, one tuple per atom."""
+
+    def atom_features(self, atom):
+        return super().atom_features(atom)
+
+    def bond_features(self, bond):
+        return super().bond_features(bond)
+
+
+class PerAtomExtended(ExtendedFeaturizer):
+    def atom_features(self, atom):
+        return super().atom_features(atom)
+
+    def bond_features(self, bond):
+        return super().bond_features(bond)
+
+
+MORE_SMILES = [
+    "C[C@@H]1CC[C@H](O)CC1", "CC(C)C[C@H](NC(=O)[C@@H](Cc1ccccc1)NC(=O)c1cnccn1)B(O)O",
+    "O=C(O)c1ccccc1OC(C)=O", "C/C=C/C=C\\C", "[13CH4]", "c1ccc2c(c1)oc1ccccc12", "C1CC2CCC1C2",
+    "[NH3+][C@@H](Cc1c[nH]c2ccccc12)C([O-])=O", "Cl[Pt](Cl)([NH3])[NH3]", "O=S(=O)([O-])[O-].[Mg+2]",
+    "C#CC#N", "[B-](F)(F)(F)F", "P(=O)(O)(O)O", "[se]1cccc1", "C=[N+]=[N-]", "CC[C@](C)(F)[C@@](C)(Cl)Br",
+]
+
+
+def assert_same_graph(left, right):
+    for key in ("x", "edge_index", "edge_attr"):
+        assert left[key].dtype == right[key].dtype == torch.long, key
+        assert torch.equal(left[key], right[key]), key
+
+
+class TestFeatureSetsDeclaredOnce:
+    @pytest.mark.parametrize("featurizer_cls, reference_cls, per_atom_cls", [
+        (HuFeaturizer, ReferenceHu, PerAtomHu), (ExtendedFeaturizer, ReferenceExtended, PerAtomExtended)])
+    @pytest.mark.parametrize("smiles", DIVERSE_SMILES + MORE_SMILES)
+    def test_graphs_equal_the_hand_written_eb83576_featurizers(self, featurizer_cls, reference_cls, per_atom_cls,
+                                                               smiles):
+        mol = Chem.MolFromSmiles(smiles)
+        graph = featurizer_cls()(mol)
+        assert_same_graph(graph, reference_cls()(mol))
+        assert_same_graph(graph, per_atom_cls()(mol))
+
+    def test_stored_graphs_of_eb83576(self):
+        # Computed with molgnba/featurize.py at commit eb83576.
+        graph = ExtendedFeaturizer()(Chem.MolFromSmiles("C[C@H](N)C(=O)[O-].[Na+]"))
+        assert graph.x.tolist() == [
+            [5, 0, 1, 2, 3, 3, 0, 0], [5, 2, 3, 2, 1, 3, 0, 0], [6, 0, 1, 2, 2, 3, 0, 0], [5, 0, 3, 2, 0, 2, 0, 0],
+            [7, 0, 1, 2, 0, 2, 0, 0], [7, 0, 1, 1, 0, 2, 0, 0], [10, 0, 0, 3, 0, 0, 0, 0]]
+        assert graph.edge_index.tolist() == [[0, 1, 1, 2, 1, 3, 3, 4, 3, 5], [1, 0, 2, 1, 3, 1, 4, 3, 5, 3]]
+        assert graph.edge_attr.tolist() == [[0, 0, 0, 0, 0]] * 6 + [[1, 0, 1, 0, 0]] * 2 + [[0, 0, 1, 0, 0]] * 2
+        graph = ExtendedFeaturizer()(Chem.MolFromSmiles("F/C=C\\F"))
+        fluorine, carbon = [8, 0, 1, 2, 0, 3, 0, 0], [5, 0, 2, 2, 1, 2, 0, 0]
+        assert graph.x.tolist() == [fluorine, carbon, carbon, fluorine]
+        assert graph.edge_attr.tolist() == [[0, 1, 0, 0, 0]] * 2 + [[1, 0, 0, 0, 2]] * 2 + [[0, 2, 0, 0, 0]] * 2
+
+    @pytest.mark.parametrize("featurizer_cls, signature, atom_dims, bond_dims", [
+        (HuFeaturizer, "hu2019:1", [119, 4], [5, 4]),
+        (ExtendedFeaturizer, "extended:1", [119, 4, 8, 6, 6, 7, 2, 2], [5, 4, 2, 2, 7]),
+    ])
+    def test_widths_follow_from_the_columns_and_signature_is_unchanged(self, featurizer_cls, signature, atom_dims,
+                                                                      bond_dims):
+        assert featurizer_cls().signature == signature
+        assert featurizer_cls.atom_feature_dims == atom_dims == [c.size for c in featurizer_cls.atom_columns]
+        assert featurizer_cls.bond_feature_dims == bond_dims == [c.size for c in featurizer_cls.bond_columns]
+        assert all(isinstance(column, featurize.FeatureColumn) for column in featurizer_cls.atom_columns)
+
+    def test_atom_features_are_the_column_codes(self):
+        mol = Chem.MolFromSmiles("C[N+](C)(C)c1ccccc1")
+        featurizer = ExtendedFeaturizer()
+        for atom in mol.GetAtoms():
+            assert featurizer.atom_features(atom) == ReferenceExtended().atom_features(atom)
+        for bond in mol.GetBonds():
+            assert featurizer.bond_features(bond) == ReferenceExtended().bond_features(bond)
+
+    def test_subclass_declaring_more_columns(self):
+        from molgnba.featurize import FeatureColumn
+
+        class WithMass(HuFeaturizer):
+            name = "test-with-mass"
+            atom_columns = HuFeaturizer.atom_columns + (
+                FeatureColumn("heavy", lambda atom: atom.GetMass() > 20, None),
+                FeatureColumn("valence", Chem.Atom.GetTotalValence, [1, 2, 3, 4]),
+            )
+
+        assert WithMass.atom_feature_dims == [119, 4, 2, 5]
+        assert WithMass.bond_feature_dims == HuFeaturizer.bond_feature_dims
+        graph = WithMass()(Chem.MolFromSmiles("ClCC(=O)[O-]"))
+        assert graph.x[:, 2].tolist() == [1, 0, 0, 0, 0]
+        assert graph.x[:, 3].tolist() == [0, 3, 3, 1, 0]
+        assert WithMass().atom_features(Chem.MolFromSmiles("Cl").GetAtomWithIdx(0)) == (16, 0, 1, 0)
+
+    def test_overriding_only_atom_features_keeps_the_columns_for_bonds(self):
+        graph = DegreeFeaturizer()(Chem.MolFromSmiles("CC=O"))
+        assert graph.x[:, 2].tolist() == [1, 2, 1]
+        assert graph.edge_attr.tolist() == [[0, 0], [0, 0], [1, 0], [1, 0]]
+
+    def test_non_column_in_columns_raises(self):
+        with pytest.raises(TypeError, match="FeatureColumn"):
+            class Bad(MoleculeFeaturizer):
+                atom_columns = ((Chem.Atom.GetDegree, [0, 1]),)
+
+    def test_dims_disagreeing_with_the_columns_raise(self):
+        with pytest.raises(TypeError, match=r"atom_feature_dims is \[119, 4, 3\].*override atom_features"):
+            class Bad(HuFeaturizer):
+                atom_feature_dims = HuFeaturizer.atom_feature_dims + [3]
+
+    def test_feature_column_validates_and_codes(self):
+        from molgnba.featurize import FeatureColumn
+
+        with pytest.raises(TypeError, match="callable getter"):
+            FeatureColumn("degree", "GetDegree", [0, 1])
+        column = FeatureColumn("symbol", Chem.Atom.GetSymbol, ("C", "O", "C"))
+        atoms = list(Chem.MolFromSmiles("OCS").GetAtoms())
+        assert column.size == 4  # a repeated choice keeps its first code; the width counts every entry
+        assert column.codes(atoms) == [column.code(atom) for atom in atoms] == [1, 0, 3]
+
+    def test_featurizer_without_columns_or_methods_explains(self):
+        class Empty(MoleculeFeaturizer):
+            name = "test-empty"
+
+        with pytest.raises(NotImplementedError, match="atom_columns"):
+            Empty()(Chem.MolFromSmiles("C"))
+
+    def test_public_names_live_in_the_package(self):
+        import pickle
+
+        # Pickles name the public path, so they survive a reshuffle of the private submodules.
+        modules = {HuFeaturizer.__module__, GraphCache.get.__module__, featurize_smiles.__module__}
+        assert modules == {"molgnba.featurize"}
+        assert b"molgnba.featurize\nExtendedFeaturizer" in pickle.dumps(ExtendedFeaturizer(), protocol=0)
+        assert type(pickle.loads(pickle.dumps(ExtendedFeaturizer()))) is ExtendedFeaturizer
+
+
+# --------------------------------------------------------------------------- one validity rule
+# Each tricky input with the one right answer, which featurization, load_moleculenet(drop_invalid=True)
+# and the scaffold splitters all follow. Before the rule was shared they disagreed on a trailing NUL
+# ("CCO\x00": datasets and model_selection read it as ethanol), on bytes (datasets accepted b"CCO"), and
+# datasets raised on NaN, numbers and lone surrogates.
+VALIDITY_CASES = [
+    pytest.param("CCO", True, id="ethanol"),
+    pytest.param(np.str_("CCO"), True, id="numpy-str"),
+    pytest.param(" CCO", True, id="leading-space"),
+    pytest.param("CCO\n", True, id="trailing-newline"),
+    pytest.param("C[C@H](F)Cl |&1:1|", True, id="cxsmiles-extension"),
+    pytest.param("*C", True, id="dummy-atom"),
+    pytest.param("*", True, id="lone-dummy-atom"),
+    pytest.param("[H][H]", True, id="dihydrogen"),
+    pytest.param("[Na+].[Cl-]", True, id="salt"),
+    pytest.param("C" * 400, True, id="long-chain"),  # longer ones take RDKit minutes to scaffold
+    pytest.param("", False, id="empty"),
+    pytest.param(" \t\n", False, id="whitespace-only"),
+    pytest.param("C\x00C", False, id="nul-inside"),
+    pytest.param("CCO\x00", False, id="nul-trailing"),
+    pytest.param("CC O", False, id="inner-space-drops-an-atom"),
+    pytest.param("CCO ethanol", False, id="name-after-smiles"),
+    pytest.param("\ud800", False, id="lone-surrogate"),
+    pytest.param(None, False, id="None"),
+    pytest.param(float("nan"), False, id="nan"),
+    pytest.param(np.float32("nan"), False, id="numpy-nan"),
+    pytest.param(pd.NA, False, id="pandas-NA"),
+    pytest.param(3, False, id="int"),
+    pytest.param(True, False, id="bool"),
+    pytest.param(b"CCO", False, id="bytes"),
+    pytest.param(["CCO"], False, id="list"),
+    pytest.param("C(C)(C)(C)(C)C", False, id="invalid-valence"),
+    pytest.param("c1cccc1", False, id="bad-aromaticity"),
+    pytest.param("C1CC", False, id="unclosed-ring"),
+    pytest.param(".", False, id="no-atoms"),
+    pytest.param("C" * 3000 + "(", False, id="very-long-unbalanced"),
+    pytest.param("C" * 3000 + "\x00", False, id="very-long-with-nul"),
+]
+
+
+class TestOneValidityRule:
+    @pytest.mark.parametrize("item, valid", VALIDITY_CASES)
+    def test_every_place_gives_the_one_answer(self, item, valid):
+        from molgnba.datasets import _invalid_rows
+        from molgnba.featurize import parse_smiles
+        from molgnba.model_selection import scaffold_groups
+
+        mol, reason = parse_smiles(item)
+        assert (mol is not None, reason is None) == (valid, valid)
+        assert (check_smiles([item])[1] == []) is valid
+        graphs, _ = featurize_smiles([item], cache=None)
+        assert (graphs[0] is not None) is valid
+        assert (_invalid_rows([item]) == []) is valid
+        # Two copies of a valid molecule share a scaffold; each invalid entry gets a group of its own.
+        first, second = scaffold_groups([item, item])
+        assert bool(first == second) is valid
+
+    def test_reasons_name_the_problem(self):
+        from molgnba.featurize import parse_smiles
+
+        assert parse_smiles("CCO\x00")[1] == "contains a NUL character"
+        assert parse_smiles("CCO ethanol")[1] == "contains whitespace: RDKit would read only 'CCO' and ignore 'ethanol'"
+        assert parse_smiles(pd.NA)[1] == "missing value (pd.NA)"
+        assert parse_smiles(np.float64("nan"))[1] == "missing value (NaN)"
+        assert parse_smiles(".")[1] in {"RDKit could not parse it", "molecule has no atoms"}
+
+    def test_parse_smiles_is_silent_and_leaves_logs_as_found(self, capfd, restore_rdkit_logs):
+        from molgnba.featurize import parse_smiles
+
+        before = restore_rdkit_logs
+        assert parse_smiles("C1CC") == (None, "RDKit could not parse it")
+        assert "C1CC" not in capfd.readouterr().err
+        assert _parse_log_status() == before
+
+
+# --------------------------------------------------------------------------- molecule-level features
+class TestRdkitDescriptors:
+    def test_values_shape_and_dtype(self):
+        from molgnba.featurize import rdkit_descriptors
+
+        X = rdkit_descriptors(["CCO", "c1ccccc1O", Chem.MolFromSmiles("O")], names=["HeavyAtomCount", "RingCount"])
+        assert X.dtype == np.float32 and X.shape == (3, 2)
+        assert X.tolist() == [[3.0, 0.0], [7.0, 1.0], [1.0, 0.0]]
+
+    def test_all_descriptors_by_default_in_name_order(self):
+        from rdkit.Chem import Descriptors
+
+        from molgnba.featurize import rdkit_descriptor_names, rdkit_descriptors
+
+        names = rdkit_descriptor_names()
+        assert names == [name for name, _ in Descriptors.descList]
+        X = rdkit_descriptors(["CC(=O)Nc1ccc(O)cc1"])
+        assert X.shape == (1, len(names))
+        assert X[0, names.index("MolWt")] == pytest.approx(151.165, abs=1e-3)
+        assert X[0, names.index("NumHDonors")] == 2
+
+    def test_non_finite_and_failing_descriptors_become_nan_with_a_warning(self, monkeypatch):
+        from rdkit.Chem import Descriptors
+
+        from molgnba.featurize import rdkit_descriptors
+
+        def raises(mol):
+            raise RuntimeError("boom")
+
+        extra = [("TestHuge", lambda mol: 1e300), ("TestInf", lambda mol: float("inf")), ("TestRaises", raises),
+                 ("TestNaN", lambda mol: float("nan"))]
+        monkeypatch.setattr(Descriptors, "descList", Descriptors.descList + extra)
+        with pytest.warns(RuntimeWarning, match=r"TestHuge \(2\), TestInf \(2\), TestRaises \(2\), TestNaN \(2\)"):
+            X = rdkit_descriptors(["CCO", "CCN"], names=["HeavyAtomCount", "TestHuge", "TestInf", "TestRaises",
+                                                         "TestNaN"])
+        assert X[:, 0].tolist() == [3.0, 3.0]
+        assert np.isnan(X[:, 1:]).all()
+
+    def test_finite_values_give_no_warning(self):
+        import warnings
+
+        from molgnba.featurize import rdkit_descriptors
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            rdkit_descriptors(["CCO", "[Na+].[Cl-]", "*C"], names=["MolWt", "TPSA", "MolLogP"])
+
+    def test_invalid_input_raises_before_work_naming_positions(self):
+        from molgnba.featurize import rdkit_descriptors
+
+        with pytest.raises(ValueError, match=r"2 of 4 inputs.*position 1: 'C1CC'.*position 3: None"):
+            rdkit_descriptors(["CCO", "C1CC", "CCN", None])
+        with pytest.raises(TypeError, match="single str"):
+            rdkit_descriptors("CCO")
+
+    def test_unknown_name_suggests_the_close_one(self):
+        from molgnba.featurize import rdkit_descriptors
+
+        with pytest.raises(ValueError, match="'MolWeight' \\(did you mean 'MolWt'\\?\\)"):
+            rdkit_descriptors(["CCO"], names=["MolWt", "MolWeight"])
+        with pytest.raises(TypeError, match="single string"):
+            rdkit_descriptors(["CCO"], names="MolWt")
+
+    def test_documented_scaling_keeps_the_width_and_gives_finite_values(self):
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from molgnba.featurize import rdkit_descriptors
+
+        with pytest.warns(RuntimeWarning, match=r"BCUT2D_MWHI \(1\)"):  # BCUT2D fails on a salt
+            X = rdkit_descriptors(["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "[Na+].[Cl-]"])
+        X[:, 0] = np.nan  # a column that no training molecule has
+        scaler = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+        scaled = scaler.fit_transform(X)
+        assert scaled.shape == X.shape and np.isfinite(scaled).all()
+
+
+class TestMorganCountFingerprint:
+    def test_counts_environments(self):
+        from molgnba.featurize import morgan_count_fingerprint
+
+        X = morgan_count_fingerprint(["CCO", "CCCCCC", Chem.MolFromSmiles("C")], radius=0, n_bits=1024)
+        assert X.shape == (3, 1024) and X.dtype == np.float32
+        # radius 0: one environment per heavy atom; hexane's six atoms have two distinct invariants
+        assert X.sum(axis=1).tolist() == [3.0, 6.0, 1.0]
+        assert sorted(X[1][X[1] > 0].tolist()) == [2.0, 4.0]
+
+    def test_equals_rdkit_count_fingerprint(self):
+        from rdkit.Chem import rdFingerprintGenerator
+
+        from molgnba.featurize import morgan_count_fingerprint
+
+        smiles = ["CC(=O)Nc1ccc(O)cc1", "C[C@H](N)C(=O)O"]
+        generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+        expected = [generator.GetCountFingerprintAsNumPy(Chem.MolFromSmiles(s)) for s in smiles]
+        np.testing.assert_array_equal(morgan_count_fingerprint(smiles), np.array(expected, dtype=np.float32))
+
+    @pytest.mark.parametrize("kwargs, message", [
+        ({"radius": -1}, "radius must be an integer >= 0"), ({"radius": 1.5}, "radius"),
+        ({"n_bits": 0}, "n_bits must be an integer >= 1"), ({"n_bits": True}, "n_bits")])
+    def test_bad_parameters_raise(self, kwargs, message):
+        from molgnba.featurize import morgan_count_fingerprint
+
+        with pytest.raises(ValueError, match=message):
+            morgan_count_fingerprint(["CCO"], **kwargs)
+
+    def test_invalid_smiles_raise(self):
+        from molgnba.featurize import morgan_count_fingerprint
+
+        with pytest.raises(ValueError, match=r"position 0: 'CC O'"):
+            morgan_count_fingerprint(["CC O"])

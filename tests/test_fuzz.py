@@ -202,6 +202,11 @@ def oracle_valid(item) -> bool:
     """Whether ``item`` is a usable SMILES, decided independently of molgnba."""
     if not isinstance(item, str) or not item.strip() or "\x00" in item:
         return False
+    # RDKit would read the text after a space, tab or newline as a name and drop it:
+    # only a CXSMILES extension "|...|" may follow.
+    separator = re.search(r"[ \t\n]+", item.strip())
+    if separator and not item.strip()[separator.end():].startswith("|"):
+        return False
     try:
         item.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: not text RDKit can receive

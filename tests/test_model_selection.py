@@ -384,3 +384,19 @@ class TestScaffoldKFold:
         search.fit(pd.Series(SMILES), y)
         assert search.n_splits_ == 3
         assert search.best_params_["dummyregressor__strategy"] in {"mean", "median"}
+
+
+class TestValidityRule:
+    """scaffold_groups counts as invalid exactly what molgnba.featurize.parse_smiles rejects."""
+
+    @pytest.mark.parametrize("smiles", ["CCO\x00", "CC O", "\ud800", b"CCO", float("nan"), "", "C(C)(C)(C)(C)C"])
+    def test_invalid_entries_get_groups_of_their_own(self, smiles):
+        from molgnba.featurize import parse_smiles
+
+        assert parse_smiles(smiles)[0] is None
+        groups = scaffold_groups(["CCC", smiles, smiles, "CCN"])
+        assert groups.tolist() == [0, 1, 2, 0]
+
+    @pytest.mark.parametrize("smiles", ["CCO ", "*CC", "C[C@H](F)Cl |&1:1|"])
+    def test_valid_entries_share_their_scaffold(self, smiles):
+        assert scaffold_groups(["CCC", smiles, smiles]).tolist() == [0, 0, 0]
