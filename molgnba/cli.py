@@ -302,7 +302,7 @@ def _rows_with_a_target(args, smiles, y, target: str):
 
 def _new_estimator(args):
     """A GNNRegressor or GNNClassifier with the options given; the others keep their defaults."""
-    from molgnba import GNNClassifier, GNNRegressor
+    from molgnba.estimators import GNNClassifier, GNNRegressor
 
     options = {
         "backbone": args.backbone, "attentive_loss": args.attentive_loss, "max_epochs": args.epochs,
@@ -406,7 +406,7 @@ def _score_target(args, estimator, text, predictions, target: str) -> dict:
     """The metrics of one target over the rows with a true value (``text``: its cells as text)."""
     import numpy as np
 
-    from molgnba import GNNClassifier
+    from molgnba.estimators import GNNClassifier
     from molgnba.metrics import classification_scores, regression_scores
 
     present = (text.str.strip() != "").to_numpy()
@@ -634,7 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.target, args.epochs, args.hidden_dim
     ('fit', ['logS'], 50, None)
     """
-    from molgnba import __version__
+    from molgnba._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="molgnba",
@@ -663,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_fit_parser(commands) -> None:
     """``molgnba fit``: train on a CSV and save the model."""
-    from molgnba import GNNClassifier
+    from molgnba.estimators import GNNClassifier
 
     # The help shows the estimators' own defaults, so it cannot drift from them.
     default = GNNClassifier().get_params(deep=False)

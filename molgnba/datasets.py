@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-__all__ = ["list_datasets", "load_moleculenet"]
+__all__ = ["dataset_task", "list_datasets", "load_moleculenet"]
 
 DATA_ENV_VAR = "MOLGNBA_DATA"
 CACHE_ENV_VAR = "MOLGNBA_CACHE"
@@ -301,6 +301,27 @@ def list_datasets():
     ['bace', 'bbbp', 'clintox', 'esol', 'freesolv', 'hiv', 'lipophilicity', 'sider', 'tox21']
     """
     return sorted(_SPECS)
+
+
+def dataset_task(name) -> str:
+    """The task type of a MoleculeNet dataset: ``"classification"`` or ``"regression"``.
+
+    Parameters
+    ----------
+    name : str
+        A name or alias of :func:`list_datasets`, case-insensitive.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from molgnba.datasets import dataset_task
+    >>> dataset_task("esol"), dataset_task("BBBP")
+    ('regression', 'classification')
+    """
+    return _resolve_spec(name).task_type
 
 
 def _resolve_spec(name) -> _DatasetSpec:

@@ -217,7 +217,8 @@ class TestPredict:
         assert (result.loc[invalid, "logS_pred"] == "").all()
         assert (result.loc[~invalid, ERROR_COLUMN] == "").all()
         assert result.loc[invalid, ERROR_COLUMN].tolist() == [
-            "RDKit could not parse it", "empty string", "RDKit could not parse it",
+            "RDKit could not parse it", "empty string",
+            "contains whitespace: RDKit would read only 'not' and ignore 'a smiles'",
         ]
         valid_smiles = original.loc[~invalid, "smiles"].tolist()
         expected = load_model(models["regression"]).predict(valid_smiles)

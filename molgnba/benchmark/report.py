@@ -353,7 +353,7 @@ def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
     for run in runs:
         if run.get("train_gradient_norm") is not None:
             attention = _values(run, "train_attention") if run.get("train_attention") is not None else None
-            summary = _left_wrong(_values(run, "train_gradient_norm"), attention, threshold)
+            summary = left_wrong_summary(_values(run, "train_gradient_norm"), attention, threshold)
         elif "left_wrong" in run:
             summary = run["left_wrong"]
             if summary["threshold"] != threshold:
@@ -378,12 +378,18 @@ def hard_samples(runs, threshold=0.9) -> pd.DataFrame:
     return table[columns]
 
 
-def _left_wrong(gradient_norm, attention=None, threshold=0.9) -> dict:
+def left_wrong_summary(gradient_norm, attention=None, threshold=0.9) -> dict:
     """One run's row of :func:`hard_samples`, JSON-ready: ``threshold``, ``fraction``, ``attention``.
 
     ``fraction`` is the share of labelled training molecules (gradient norm
     not NaN) above ``threshold``; ``attention`` their mean attention, None
     without attention values.
+
+    Examples
+    --------
+    >>> from molgnba.benchmark.report import left_wrong_summary
+    >>> left_wrong_summary([0.1, 0.95, 0.99, float("nan")], [1.0, 0.5, 0.7, float("nan")])
+    {'threshold': 0.9, 'fraction': 0.6666666666666666, 'attention': 0.6}
     """
     gradient_norm = np.ravel(np.asarray(gradient_norm, dtype=float))
     attention = np.full_like(gradient_norm, np.nan) if attention is None else np.ravel(np.asarray(attention, dtype=float))

@@ -160,7 +160,7 @@ def plan_runs(datasets, backbones, losses, seeds, split="random", epochs=100, hy
     unknown = sorted(set(losses) - set(LOSS_VARIANTS))
     if unknown:
         raise ValueError(f"unknown loss variant(s) {unknown}; valid names are {sorted(LOSS_VARIANTS)}")
-    from molgnba.datasets import _resolve_spec
+    from molgnba.datasets import dataset_task
 
     configs = [
         RunConfig(dataset, backbone, loss, seed, split, epochs, dict(hyperparameters))
@@ -168,7 +168,7 @@ def plan_runs(datasets, backbones, losses, seeds, split="random", epochs=100, hy
         for dataset in datasets
         for backbone in backbones
         for loss in losses
-        if not (loss in CLASSIFICATION_ONLY_LOSSES and _resolve_spec(dataset).task_type == "regression")
+        if not (loss in CLASSIFICATION_ONLY_LOSSES and dataset_task(dataset) == "regression")
     ]
     return sorted(configs, key=lambda config: list(losses).index(config.loss) >= 2)
 
@@ -246,7 +246,8 @@ def run_one(config: RunConfig, data_home=None, device="cpu", verbose=0) -> dict:
     """
     import torch
 
-    from molgnba import GNNClassifier, GNNRegressor, __version__
+    from molgnba._version import __version__
+    from molgnba.estimators import GNNClassifier, GNNRegressor
     from molgnba.data import FixedValidationSplit
     from molgnba.datasets import load_moleculenet
 
@@ -351,7 +352,7 @@ def save_run(record: dict, runs_dir) -> tuple[Path, Path]:
     array([0.1 , 0.95,  nan])
     >>> runs_dir.cleanup()
     """
-    from molgnba.benchmark.report import _left_wrong
+    from molgnba.benchmark.report import left_wrong_summary
 
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -359,7 +360,7 @@ def save_run(record: dict, runs_dir) -> tuple[Path, Path]:
     arrays = {name: _as_array(record[name]) for name in ARRAY_FIELDS if record.get(name) is not None}
     json_path, arrays_path = runs_dir / f"{record['key']}.json", runs_dir / f"{record['key']}{ARRAYS_SUFFIX}"
     if "train_gradient_norm" in arrays:
-        scalars["left_wrong"] = _left_wrong(arrays["train_gradient_norm"], arrays.get("train_attention"))
+        scalars["left_wrong"] = left_wrong_summary(arrays["train_gradient_norm"], arrays.get("train_attention"))
         tmp = arrays_path.with_name(arrays_path.name + ".tmp")
         with open(tmp, "wb") as file:  # a file object: numpy would append ".npz" to a name
             np.savez_compressed(file, **arrays)
@@ -382,6 +383,15 @@ def load_run_arrays(json_path) -> dict[str, np.ndarray]:
         Float arrays of :data:`ARRAY_FIELDS` by name, NaN where a molecule
         has no value. Committed benchmark results keep no arrays files, so
         callers must treat the arrays as optional.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from molgnba.benchmark.runner import load_run_arrays
+    >>> with tempfile.TemporaryDirectory() as runs_dir:
+    ...     load_run_arrays(Path(runs_dir) / "esol-random-gin-plain-seed0-ep2.json")
+    {}
     """
     json_path = Path(json_path)
     arrays_path = json_path.with_name(json_path.name.removesuffix(".json") + ARRAYS_SUFFIX)

@@ -14,7 +14,7 @@ from rdkit import rdBase
 from torch_geometric.data import Data
 
 from molgnba.featurize._featurizers import MoleculeFeaturizer, get_featurizer
-from molgnba.featurize._validity import InvalidSmiles, _parse
+from molgnba.featurize._validity import InvalidSmiles, parse_in_blocked_log
 
 
 class GraphCache:
@@ -194,7 +194,7 @@ def featurize_smiles(
 
 def _parse_and_featurize(item, featurizer) -> tuple[bool, object]:
     """``(True, graph)`` or ``(False, reason)`` for one input."""
-    mol, reason = _parse(item)
+    mol, reason = parse_in_blocked_log(item)
     return (False, reason) if mol is None else (True, featurizer(mol))
 
 
@@ -294,7 +294,7 @@ def _featurize_chunk(strings: list[str], featurizer: MoleculeFeaturizer) -> list
     out = []
     with rdBase.BlockLogs(), _gc_paused():
         for item in strings:
-            mol, reason = _parse(item)
+            mol, reason = parse_in_blocked_log(item)
             out.append((False, reason) if mol is None else (True, _pack(featurizer(mol))))
     return out
 

@@ -10,7 +10,7 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem import Descriptors, rdFingerprintGenerator
 
-from molgnba.featurize._validity import InvalidSmiles, _parse
+from molgnba.featurize._validity import InvalidSmiles, parse_in_blocked_log
 
 # How many invalid inputs an error message lists before "... and N more".
 _SHOWN_INVALID = 5
@@ -30,7 +30,7 @@ def _as_mols(smiles_or_mols, *, name: str) -> list[Chem.Mol]:
             if isinstance(item, Chem.Mol):
                 mol, reason = (item, None) if item.GetNumAtoms() else (None, "molecule has no atoms")
             else:
-                mol, reason = _parse(item)
+                mol, reason = parse_in_blocked_log(item)
             if reason is not None:
                 invalid.append(InvalidSmiles(position, item, reason))
             mols.append(mol)

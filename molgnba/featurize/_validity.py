@@ -49,7 +49,7 @@ class InvalidSmiles:
         return f"position {self.position}: {self.value!r} ({self.reason})"
 
 
-def _parse(smiles: object) -> tuple[Chem.Mol | None, str | None]:
+def parse_in_blocked_log(smiles: object) -> tuple[Chem.Mol | None, str | None]:
     """:func:`parse_smiles` without silencing RDKit's log (callers loop inside one ``BlockLogs``)."""
     if smiles is None:
         return None, "None is not a SMILES string"
@@ -150,7 +150,7 @@ def parse_smiles(smiles: object) -> tuple[Chem.Mol | None, str | None]:
     (None, 'RDKit could not parse it')
     """
     with rdBase.BlockLogs():
-        return _parse(smiles)
+        return parse_in_blocked_log(smiles)
 
 
 def check_smiles(smiles: Iterable) -> tuple[list[Chem.Mol | None], list[InvalidSmiles]]:
@@ -185,7 +185,7 @@ def check_smiles(smiles: Iterable) -> tuple[list[Chem.Mol | None], list[InvalidS
     # ourselves, with positions. BlockLogs restores the user's log settings.
     with rdBase.BlockLogs():
         for position, item in enumerate(smiles):
-            mol, reason = _parse(item)
+            mol, reason = parse_in_blocked_log(item)
             mols.append(mol)
             if reason is not None:
                 invalid.append(InvalidSmiles(position, item, reason))
