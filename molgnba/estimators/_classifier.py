@@ -9,11 +9,13 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
 
 from molgnba.callbacks import masked_roc_auc
 from molgnba.estimators._base import GNNBase
 from molgnba.estimators._validation import MAX_LISTED, as_float_targets, is_missing, rows_listed
+from molgnba.utils._param_validation import StrOptions
 
 __all__ = ["GNNClassifier"]
 
@@ -180,7 +182,60 @@ class GNNClassifier(ClassifierMixin, GNNBase):
     (1, 2)
     """
 
-    def _prepare_targets(self, y_array, rows):
+    _parameter_constraints = {
+        **GNNBase._parameter_constraints,
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+    }
+
+    def __init__(self, backbone="gin", attentive_loss=True, class_weight=None, **kwargs):
+        super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)
+        self.class_weight = class_weight
+
+    def _check_target_weighting(self, y_array):
+        if self.class_weight is None:
+            return
+        if y_array.ndim == 2 and y_array.shape[1] > 1:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} needs a single task: for multi-task y the losses "
+                "weight whole molecules (one weight per row), not single labels, so per-task class "
+                "weights cannot be applied; pass sample_weight instead"
+            )
+        if not isinstance(self.class_weight, dict):
+            return
+        bad = [
+            f"{label!r}: {weight!r}" for label, weight in self.class_weight.items()
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real)
+            or not (math.isfinite(weight) and weight >= 0)
+        ]
+        if bad:
+            raise ValueError(f"class_weight values must be finite non-negative numbers; got {', '.join(bad)}")
+        labels = {label for label in np.ravel(y_array).tolist() if not is_missing(label)}
+        unknown = [label for label in self.class_weight if label not in labels]
+        if unknown:
+            raise ValueError(
+                f"class_weight names labels that are not in y: {unknown}; "
+                f"the labels of y are {sorted(labels, key=repr)[:MAX_LISTED]}"
+            )
+
+    def _class_sample_weights(self, targets, sample_weight):
+        if self.class_weight is None:
+            return None
+        codes = targets.astype(np.int64)
+        labels = self.classes_[codes]
+        if isinstance(self.class_weight, dict):
+            return np.array([float(self.class_weight.get(label, 1.0)) for label in labels.tolist()])
+        # Only the rows that train: weight 0 leaves a row (and maybe a class) out of the count.
+        training = np.ones(len(codes), bool) if sample_weight is None else sample_weight > 0
+        classes = np.unique(labels[training])
+        per_class = compute_class_weight(
+            self.class_weight, classes=classes, y=labels[training],
+            sample_weight=None if sample_weight is None else sample_weight[training],
+        )
+        weights = np.zeros(len(codes))
+        weights[training] = per_class[np.searchsorted(classes, labels[training])]
+        return weights
+
+    def _prepare_targets(self, y_array, rows, sample_weight=None):
         if y_array.ndim == 2 and y_array.shape[1] > 1:
             values = as_float_targets(y_array, rows, allow_nan=True)
             present_values = np.unique(values[~np.isnan(values)])
