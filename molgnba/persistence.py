@@ -69,7 +69,7 @@ _MAX_METADATA_BYTES = 256 * 2**20
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 # Non-JSON parameters that only influence training: left out with a warning.
-_TRAINING_ONLY_PREFIXES = ("callbacks", "optimizer", "train_split", "iterator_train", "random_state")
+_TRAINING_ONLY_PREFIXES = ("callbacks", "optimizer", "train_split", "iterator_train", "random_state", "class_weight")
 # skorch bookkeeping that the constructor rebuilds by itself.
 _INTERNAL_PARAMS = {"_params_to_validate"}
 
