@@ -97,8 +97,9 @@ class TestWeightsInTheFit:
         weight = np.ones(N)
         weight[::4] = 0
         kept = weight > 0
-        weighted = GNNRegressor(**TINY).fit(smiles, y, sample_weight=weight)
-        left_out = GNNRegressor(**TINY).fit([s for s, k in zip(smiles, kept) if k], y[kept])
+        params = dict(TINY, optimizer=torch.optim.SGD, lr=0.1)  # see the module docstring
+        weighted = GNNRegressor(**params).fit(smiles, y, sample_weight=weight)
+        left_out = GNNRegressor(**params).fit([s for s, k in zip(smiles, kept) if k], y[kept])
         assert weighted.n_validation_samples_ == left_out.n_validation_samples_
         np.testing.assert_allclose(weighted.history[:, "valid_rmse"], left_out.history[:, "valid_rmse"], rtol=1e-5)
 
@@ -171,19 +172,30 @@ class TestWeightsTravelWithTheirMolecules:
         first_epoch = [index for indices, _ in recorder.batches_[:4] for index in indices]
         assert first_epoch != sorted(first_epoch)  # they were shuffled
 
-    def test_validation_is_unweighted(self, data):
+    @pytest.mark.parametrize("Estimator", [GNNClassifier, GNNRegressor])
+    def test_validation_is_unweighted(self, Estimator, data):
         # Weights on the validation rows change nothing: neither the model kept nor the scores.
-        smiles, y, _ = data
+        # (The regressor's standardization of y is weighted over every row given to fit, as it
+        # spans every row without weights: left out here, it is tested above.)
+        smiles, y, labels = data
         valid = np.arange(30, N)
         params = {**TINY, "max_epochs": 3, "train_split": FixedValidationSplit(valid)}
+        if Estimator is GNNRegressor:
+            params["standardize_targets"] = False
+        target = labels if Estimator is GNNClassifier else y
         weight = np.linspace(0.5, 2.0, N)
         other = weight.copy()
         other[valid] = 7.0
-        a = GNNRegressor(**params).fit(smiles, y, sample_weight=weight)
-        b = GNNRegressor(**params).fit(smiles, y, sample_weight=other)
-        for key in ("valid_loss", "valid_rmse", "train_loss"):
+        a = Estimator(**params).fit(smiles, target, sample_weight=weight)
+        b = Estimator(**params).fit(smiles, target, sample_weight=other)
+        monitor = "valid_roc_auc" if Estimator is GNNClassifier else "valid_rmse"
+        for key in ("valid_loss", monitor, "train_loss"):
             assert a.history[:, key] == b.history[:, key]
         assert_same_network(a, b, atol=0)
+        # ... while the same change on training rows changes the fit.
+        other[:10] = 7.0
+        c = Estimator(**params).fit(smiles, target, sample_weight=other)
+        assert a.history[:, "train_loss"] != c.history[:, "train_loss"]
 
     def test_skipped_invalid_smiles_take_their_weights_with_them(self, data):
         smiles, y, _ = data

@@ -19,7 +19,9 @@ class GNNRegressor(RegressorMixin, GNNBase):
     Same model and parameters as :class:`GNNClassifier`; the loss is the
     squared error (attention-weighted with ``attentive_loss=True``), the
     relative gradient norm is ``2 * (sigmoid(|y_hat - y|) - 0.5)`` and the
-    best epoch is picked by validation RMSE.
+    best epoch is picked by validation RMSE (unweighted).
+    ``fit(X, y, sample_weight=...)`` weights the molecules' losses and the
+    standardization of the targets.
 
     Parameters
     ----------
@@ -29,15 +31,18 @@ class GNNRegressor(RegressorMixin, GNNBase):
     attentive_loss : bool, default=True
         Weight each sample's squared error by the attention over relative
         gradient norms (GNBA). False trains on the plain mean squared error.
+        With an explicit ``loss`` it must agree with that loss (see
+        :class:`GNNClassifier`).
     standardize_targets : bool, default=True
         Train on targets shifted and scaled to zero mean and unit variance
         per task (predictions are transformed back). The squared error and
         the relative gradient norm are then in units of the target's
         standard deviation, which makes the defaults work across datasets.
     **kwargs
-        Every other parameter of :class:`GNNClassifier` (``loss``,
-        ``attention_dim``, ..., ``mixed_precision``, ``device``,
-        ``random_state``) and any skorch parameter.
+        Every other parameter of :class:`GNNClassifier` but ``class_weight``
+        (``loss``, ``attention_dim``, ..., ``mixed_precision``, ``device``,
+        ``random_state``) and any skorch parameter. ``loss`` takes the
+        names that support regression (all but "focal").
 
     Attributes
     ----------
