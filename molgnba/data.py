@@ -12,10 +12,12 @@ from torch_geometric.data import Batch, Data
 
 
 class GraphDataset(Dataset):
-    """Featurized molecules with optional targets, indexable by position.
+    """Featurized molecules with optional targets and sample weights, indexable by position.
 
-    Items are ``(graph, target, index)``; ``index`` travels with the graph so
-    that per-sample diagnostics can be written back in input order.
+    Items are ``(graph, target, index)``, or ``(graph, target, index, weight)``
+    when the dataset holds sample weights; ``index`` travels with the graph so
+    that per-sample diagnostics can be written back in input order, and the
+    weight travels with it through shuffling and the validation split.
 
     Parameters
     ----------
@@ -24,6 +26,10 @@ class GraphDataset(Dataset):
     y : array-like of shape ``n`` or ``n x T``, optional
         Targets, stored as float32; NaN marks a missing label. Without
         targets, items carry a 0-dimensional zero tensor.
+    sample_weight : array-like of shape ``n``, optional
+        Non-negative weight of each molecule's training loss, stored as
+        float32 (see :class:`molgnba.losses.MolecularLoss`). None: no weights,
+        and items are triples.
 
     Examples
     --------
@@ -34,39 +40,56 @@ class GraphDataset(Dataset):
     >>> graph, target, index = dataset[1]
     >>> len(dataset), graph.num_nodes, target, index
     (2, 6, tensor(-1.6000), 1)
+    >>> weighted = GraphDataset(graphs, y=[0.5, -1.6], sample_weight=[1.0, 3.0])
+    >>> weighted[1][3]
+    tensor(3.)
     """
 
-    def __init__(self, graphs: Sequence[Data], y=None):
+    def __init__(self, graphs: Sequence[Data], y=None, sample_weight=None):
         self.graphs = graphs
         if y is not None:
             y = torch.as_tensor(np.asarray(y, dtype=np.float32))
             if len(y) != len(graphs):
                 raise ValueError(f"{len(graphs)} graphs but {len(y)} targets")
         self.y = y
+        if sample_weight is not None:
+            sample_weight = torch.as_tensor(np.asarray(sample_weight, dtype=np.float32))
+            if sample_weight.dim() != 1 or len(sample_weight) != len(graphs):
+                raise ValueError(
+                    f"{len(graphs)} graphs but sample_weight of shape {tuple(sample_weight.shape)}; "
+                    "one weight per graph is needed"
+                )
+        self.sample_weight = sample_weight
 
     def __len__(self) -> int:
         return len(self.graphs)
 
     def __getitem__(self, index):
         target = self.y[index] if self.y is not None else torch.zeros(())
-        return self.graphs[index], target, index
+        if self.sample_weight is None:
+            return self.graphs[index], target, index
+        return self.graphs[index], target, index, self.sample_weight[index]
 
 
 def collate_graphs(items) -> tuple[Batch, torch.Tensor]:
-    """Collate ``(graph, target, index)`` items into ``(Batch, targets)``.
+    """Collate ``(graph, target, index[, weight])`` items into ``(Batch, targets)``.
 
     The batch carries ``sample_index`` (long tensor of shape ``B``): each
-    graph's position in the dataset it came from.
+    graph's position in the dataset it came from; and, when the items carry
+    weights, ``sample_weight`` (float tensor of shape ``B``), which the
+    estimators hand to the loss.
 
     Parameters
     ----------
     items : sequence of tuple
-        ``(graph, target, index)`` items as :class:`GraphDataset` returns them.
+        ``(graph, target, index)`` or ``(graph, target, index, weight)``
+        items as :class:`GraphDataset` returns them.
 
     Returns
     -------
     batch : torch_geometric.data.Batch
-        The ``B`` graphs as one disconnected graph, with ``sample_index``.
+        The ``B`` graphs as one disconnected graph, with ``sample_index``
+        (and ``sample_weight`` for weighted items).
     targets : torch.Tensor of shape ``B`` or ``B x T``
         The targets, stacked.
 
@@ -81,10 +104,16 @@ def collate_graphs(items) -> tuple[Batch, torch.Tensor]:
     (2, 9, torch.Size([2, 2]))
     >>> batch.sample_index
     tensor([2, 0])
+    >>> weighted = GraphDataset(graphs, y=[0.5, 0.1, -1.6], sample_weight=[1.0, 0.0, 2.0])
+    >>> collate_graphs([weighted[2], weighted[0]])[0].sample_weight
+    tensor([2., 1.])
     """
-    graphs, targets, indices = zip(*items)
+    columns = list(zip(*items))
+    graphs, targets, indices = columns[:3]
     batch = Batch.from_data_list(list(graphs))
     batch.sample_index = torch.as_tensor(indices, dtype=torch.long)
+    if len(columns) > 3:
+        batch.sample_weight = torch.stack(columns[3])
     return batch, torch.stack(targets)
 
 

@@ -69,7 +69,7 @@ _MAX_METADATA_BYTES = 256 * 2**20
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 # Non-JSON parameters that only influence training: left out with a warning.
-_TRAINING_ONLY_PREFIXES = ("callbacks", "optimizer", "train_split", "iterator_train", "random_state")
+_TRAINING_ONLY_PREFIXES = ("callbacks", "optimizer", "train_split", "iterator_train", "random_state", "class_weight")
 # skorch bookkeeping that the constructor rebuilds by itself.
 _INTERNAL_PARAMS = {"_params_to_validate"}
 
@@ -543,6 +543,37 @@ def _resolve_device(path, saved_param, device):
     return param, target
 
 
+def _map_deprecated_params(path, params: dict) -> dict:
+    """Parameters of files written before the loss became one parameter, in today's terms.
+
+    Those files always hold ``adversarial_attention`` and
+    ``detach_gradient_norm`` (deprecated since): they are mapped, silently,
+    onto the ``loss`` name (and ``criterion__`` parameter) that trains and
+    predicts the same, since the user has nothing to change in the file.
+    """
+    from molgnba.estimators._base import DEFAULT_ATTENTIVE_LOSS, DEPRECATED, _legacy_loss
+
+    legacy = {
+        name: params.pop(name) for name in ("adversarial_attention", "detach_gradient_norm") if name in params
+    }
+    legacy = {name: value for name, value in legacy.items() if value != DEPRECATED}
+    if not legacy:
+        return params
+    chooses_by_attention = (
+        params.get("loss", "auto") == "auto" and params.get("attentive_loss", True) is True
+        and params.get("criterion") is None
+    )
+    if chooses_by_attention:
+        try:
+            name, implied = _legacy_loss(**legacy)
+        except ValueError as error:
+            raise _invalid(path, f"its loss parameters are contradictory ({error})") from None
+        if (name, implied) != (DEFAULT_ATTENTIVE_LOSS, {}):
+            params["loss"] = name
+            params.update({f"criterion__{key}": value for key, value in implied.items()})
+    return params
+
+
 def _restore_fitted(path, estimator, fitted) -> None:
     if not isinstance(fitted, dict):
         raise _invalid(path, f"{_METADATA} field 'fitted' is missing or malformed")
@@ -693,7 +724,7 @@ def load_model(path, device=None):
     if name not in classes:
         raise _invalid(path, f"unknown estimator class {name!r} (expected one of {sorted(classes)})")
     raw_params = _require(path, metadata, "params", dict, "an object")
-    params = _from_json(raw_params)
+    params = _map_deprecated_params(path, _from_json(raw_params))
     _check_featurizer(path, metadata, params)
     param_device, map_location = _resolve_device(path, params.get("device"), device)
     params["device"] = param_device

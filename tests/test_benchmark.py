@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy import stats
 
 from molgnba.benchmark.__main__ import main as benchmark_main
@@ -21,6 +23,7 @@ from molgnba.benchmark.runner import (
     ARRAY_FIELDS, ARRAYS_SUFFIX, CLASSIFICATION_ONLY_LOSSES, LOSS_VARIANTS, RunConfig, _split, load_run_arrays, plan_runs,
     run_benchmark, run_one,
 )
+from molgnba.losses import BENCHMARK_LOSS_VARIANTS, get_loss_class
 
 TINY = {"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 16}
 
@@ -79,14 +82,53 @@ def test_each_loss_variant_reaches_the_loss_with_its_settings(loss, shared_data_
     estimators = [(GNNClassifier, (y > np.median(y)).astype(int))]
     if loss not in CLASSIFICATION_ONLY_LOSSES:
         estimators.append((GNNRegressor, y))
+    name, params = BENCHMARK_LOSS_VARIANTS[loss]
     for estimator, target in estimators:
         criterion = estimator(**TINY, max_epochs=1, **LOSS_VARIANTS[loss]).fit(smiles, target).criterion_
-        for name, value in LOSS_VARIANTS[loss].items():
-            if name.startswith("criterion__"):
-                assert getattr(criterion, name.removeprefix("criterion__")) == value, (estimator.__name__, name)
-        if LOSS_VARIANTS[loss]["attentive_loss"]:
-            assert (criterion.adversarial, criterion.entropy_weight) == (
-                LOSS_VARIANTS[loss]["adversarial_attention"], LOSS_VARIANTS[loss]["attention_entropy_weight"])
+        assert type(criterion) is get_loss_class(name)
+        for key, value in params.items():
+            assert getattr(criterion, key) == value, (estimator.__name__, key)
+
+
+# The estimator settings of the variants before they were named by the loss registry
+# (molgnba at 646b9e2): a run with today's LOSS_VARIANTS must train exactly as these did.
+OLD_LOSS_VARIANTS = {
+    "plain": {"attentive_loss": False},
+    "gnba": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 1.0},
+    "gnba-paper": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 0.0},
+    "gnba-adversarial": {"attentive_loss": True, "adversarial_attention": True, "attention_entropy_weight": 5.0},
+    "focal": {"attentive_loss": False, "loss": "focal", "criterion__gamma": 2.0, "criterion__alpha": None},
+    "ghm": {"attentive_loss": False, "loss": "ghm", "criterion__bins": 10, "criterion__momentum": 0.75,
+            "criterion__mu": 0.02},
+    "ghm-30bins": {"attentive_loss": False, "loss": "ghm", "criterion__bins": 30, "criterion__momentum": 0.75,
+                   "criterion__mu": 0.02},
+}
+
+
+def test_the_variant_keys_are_those_of_the_old_runs():
+    assert set(LOSS_VARIANTS) == set(OLD_LOSS_VARIANTS) == set(BENCHMARK_LOSS_VARIANTS)
+    assert CLASSIFICATION_ONLY_LOSSES == {"focal", "ghm-30bins"}
+
+
+@pytest.mark.parametrize("loss", sorted(LOSS_VARIANTS))
+def test_each_variant_trains_exactly_as_with_the_old_parameters(loss, shared_data_dir):
+    esol = pd.read_csv(shared_data_dir / "esol.csv").head(32)
+    smiles, y = esol["smiles"].tolist(), esol["logSolubility"].to_numpy()
+    estimators = [(GNNClassifier, (y > np.median(y)).astype(int))]
+    if loss not in CLASSIFICATION_ONLY_LOSSES:
+        estimators.append((GNNRegressor, y))
+    for estimator, target in estimators:
+        settings = dict(TINY, max_epochs=3, batch_size=8, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # the old parameters are deprecated
+            old = estimator(**settings, **OLD_LOSS_VARIANTS[loss]).fit(smiles, target)
+        new = estimator(**settings, **LOSS_VARIANTS[loss]).fit(smiles, target)
+        for part in ("module_", "criterion_"):
+            old_state, new_state = getattr(old, part).state_dict(), getattr(new, part).state_dict()
+            assert old_state.keys() == new_state.keys()
+            for key in old_state:
+                assert torch.equal(old_state[key], new_state[key]), (estimator.__name__, part, key)
+        assert old.history[:, "train_loss"] == new.history[:, "train_loss"]
 
 
 # ------------------------------------------------------------------------ runs

@@ -41,7 +41,21 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 
 from molgnba import GNBALoss, GNNClassifier, GNNRegressor, MaskedLoss
-from molgnba.losses import FocalLoss, GHMLoss
+from molgnba.exceptions import InvalidParameterError
+from molgnba.losses import (
+    FocalLoss,
+    GHMLoss,
+    GNBAGuardedLoss,
+    GNBAHardLoss,
+    GNBAPaperLoss,
+    LossDetails,
+    MolecularLoss,
+    TorchLoss,
+    get_loss_class,
+    make_loss,
+    per_sample_loss,
+    relative_gradient_norm,
+)
 from molgnba.data import ValidationSplit
 
 # A model small enough that a fit on 60 molecules takes a fraction of a second.
@@ -864,6 +878,183 @@ class TestLoss:
         assert est.criterion_.attention[0].out_features == 8
 
 
+class HalfAbsoluteError(MolecularLoss):
+    """A loss of one's own in the contract, with no attention: half the absolute error."""
+
+    supported_tasks = ("regression",)
+
+    def forward_details(self, input, target, sample_weight=None):
+        _, mask = per_sample_loss(input, target, self.task)
+        error = 0.5 * (input.reshape(mask.shape) - torch.nan_to_num(target.reshape(mask.shape))).abs()
+        error = torch.where(mask, error, torch.zeros_like(error))
+        return LossDetails(error.sum() / mask.sum(), error.detach(), mask,
+                           relative_gradient_norm(input.detach(), target, self.task), None, None)
+
+
+class TestLossParameter:
+    """``loss`` is the one concept: "auto", a registry name, a MolecularLoss or any torch loss."""
+
+    @pytest.mark.parametrize("name, cls", [("gnba-hard", GNBAHardLoss), ("gnba-guarded", GNBAGuardedLoss),
+                                           ("gnba-paper", GNBAPaperLoss)])
+    def test_attentive_names_build_their_registry_class(self, name, cls, reg_data):
+        est = GNNRegressor(**TINY, loss=name).fit(*reg_data)
+        assert type(est.criterion_) is cls is get_loss_class(name)
+        assert est.train_attention_.shape == (len(reg_data[0]),)
+        assert "attention_entropy" in est.history[-1]
+
+    def test_auto_is_gnba_hard_or_plain(self, reg_data):
+        assert type(GNNRegressor(**TINY).fit(*reg_data).criterion_) is GNBAHardLoss
+        assert type(GNNRegressor(**TINY, attentive_loss=False).fit(*reg_data).criterion_) is MaskedLoss
+
+    def test_auto_is_bit_identical_to_naming_gnba_hard(self, clf_data):
+        auto = GNNClassifier(**TINY).fit(*clf_data)
+        named = GNNClassifier(**TINY, loss="gnba-hard").fit(*clf_data)
+        for a, b in zip(auto.module_.state_dict().values(), named.module_.state_dict().values()):
+            assert torch.equal(a, b)
+
+    def test_a_typo_gets_the_registrys_did_you_mean(self, reg_data):
+        est = GNNRegressor(**TINY, loss="gnba-hrad", callbacks=[("never", TrainingMustNotStart())])
+        with pytest.raises(InvalidParameterError, match="unknown loss 'gnba-hrad'.*did you mean 'gnba-hard'"):
+            est.fit(*reg_data)
+
+    def test_attentive_loss_false_with_an_attentive_loss_is_refused_naming_both(self, reg_data):
+        with pytest.raises(ValueError, match="attentive_loss=False .* loss='gnba-guarded' is attentive"):
+            GNNRegressor(**TINY, attentive_loss=False, loss="gnba-guarded").fit(*reg_data)
+
+    def test_attentive_loss_true_with_a_plain_loss_is_refused_naming_both(self, reg_data):
+        with pytest.raises(ValueError, match="attentive_loss=True .* loss='plain'.*set attentive_loss=False"):
+            GNNRegressor(**TINY, loss="plain").fit(*reg_data)
+
+    def test_attention_parameters_reach_the_attentive_variants(self, reg_data):
+        est = GNNRegressor(**TINY, loss="gnba-guarded", attention_dim=4, attention_temperature=2.0,
+                           attention_entropy_weight=0.25, attention_weight_decay=0.1).fit(*reg_data)
+        criterion = est.criterion_
+        assert (criterion.attention_dim, criterion.temperature, criterion.entropy_weight) == (4, 2.0, 0.25)
+        assert est.optimizer_.param_groups[1]["weight_decay"] == 0.1
+
+    @pytest.mark.parametrize("name, default", [("gnba-hard", 5.0), ("gnba-guarded", 1.0), ("gnba-paper", 0.0)])
+    def test_entropy_weight_none_is_the_variants_own_default(self, name, default, reg_data):
+        assert GNNRegressor(**TINY, loss=name).fit(*reg_data).criterion_.entropy_weight == default
+
+    def test_an_entropy_weight_the_variant_fixes_is_refused(self, reg_data):
+        with pytest.raises(ValueError, match="'gnba-paper' .* takes no entropy_weight"):
+            GNNRegressor(**TINY, loss="gnba-paper", attention_entropy_weight=0.5).fit(*reg_data)
+
+    def test_attention_and_criterion_prefix_for_the_same_setting_are_refused(self, reg_data):
+        with pytest.raises(ValueError, match="set only one"):
+            GNNRegressor(**TINY, loss="gnba-hard", attention_temperature=2.0,
+                         criterion__temperature=3.0).fit(*reg_data)
+
+    def test_criterion_prefix_reaches_an_attentive_variant(self, reg_data):
+        est = GNNRegressor(**TINY, loss="gnba-guarded", criterion__detach_gradient_norm=False).fit(*reg_data)
+        assert est.criterion_.detach_gradient_norm is False
+
+    def test_attention_settings_with_a_loss_without_attention_warn_that_they_are_ignored(self, reg_data):
+        with pytest.warns(UserWarning, match=r"attention_temperature=2\.0 ignored: the loss 'plain' has no attention"):
+            est = GNNRegressor(**TINY, attentive_loss=False, attention_temperature=2.0).fit(*reg_data)
+        assert type(est.criterion_) is MaskedLoss
+
+    def test_default_attention_settings_with_a_plain_loss_warn_nothing(self, reg_data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            GNNRegressor(**TINY, attentive_loss=False, loss="ghm").fit(*reg_data)
+
+    def test_a_loss_instance_is_copied_and_used(self, reg_data):
+        torch.manual_seed(1)
+        mine = make_loss("gnba-guarded", "regression", attention_dim=3)
+        before = {k: v.clone() for k, v in mine.state_dict().items()}
+        est = GNNRegressor(**TINY, loss=mine).fit(*reg_data)
+        assert type(est.criterion_) is GNBAGuardedLoss and est.criterion_ is not mine
+        assert est.criterion_.attention_dim == 3
+        assert all(torch.equal(before[k], v) for k, v in mine.state_dict().items())  # left as given
+        assert est.get_params()["loss"] is mine
+
+    def test_a_molecular_loss_of_ones_own_trains_without_the_estimator_knowing_its_class(self, reg_data):
+        est = GNNRegressor(**TINY, loss=HalfAbsoluteError("regression"), attentive_loss=False).fit(*reg_data)
+        assert type(est.criterion_) is HalfAbsoluteError
+        assert np.isfinite(est.history[:, "train_loss"]).all()
+        assert np.isnan(est.train_attention_).all()
+        assert np.isfinite(est.train_gradient_norm_).sum() == len(reg_data[0]) - round(0.1 * len(reg_data[0]))
+
+    def test_any_torch_loss_is_wrapped(self, reg_data):
+        est = GNNRegressor(**TINY, loss=torch.nn.L1Loss(reduction="none"), attentive_loss=False).fit(*reg_data)
+        assert type(est.criterion_) is TorchLoss
+        assert isinstance(est.criterion_.loss_fn, torch.nn.L1Loss)
+
+    def test_a_torch_loss_class_gets_a_hint(self, reg_data):
+        with pytest.raises(ValueError, match=r"did you mean L1Loss\(reduction='none'\)"):
+            GNNRegressor(**TINY, loss=torch.nn.L1Loss, attentive_loss=False).fit(*reg_data)
+
+    def test_a_loss_for_another_task_is_refused(self, reg_data):
+        with pytest.raises(ValueError, match="built for task 'binary', not 'regression'"):
+            GNNRegressor(**TINY, loss=make_loss("plain", "binary"), attentive_loss=False).fit(*reg_data)
+
+    def test_skorch_criterion_still_works_through_the_wrapper(self, reg_data):
+        est = GNNRegressor(**TINY, criterion=torch.nn.MSELoss).fit(*reg_data)
+        assert type(est.criterion_) is TorchLoss
+        assert isinstance(est.criterion_.loss_fn, torch.nn.MSELoss)
+        # It also scores the validation set, as it did before the wrapper.
+        assert np.isfinite(est.history[:, "valid_loss"]).all()
+
+    def test_skorch_criterion_and_loss_together_are_refused(self, reg_data):
+        with pytest.raises(ValueError, match="both choose the loss"):
+            GNNRegressor(**TINY, criterion=torch.nn.MSELoss, loss="ghm", attentive_loss=False).fit(*reg_data)
+
+    def test_a_loss_name_survives_clone_and_grid_search(self, reg_data):
+        X, y = reg_data
+        grid = [{"loss": ["plain", "ghm"], "attentive_loss": [False]},
+                {"loss": ["gnba-guarded", "gnba-hard"]}]
+        search = GridSearchCV(GNNRegressor(**TINY), grid, cv=2, scoring="neg_root_mean_squared_error").fit(X, y)
+        assert len(search.cv_results_["params"]) == 4
+        assert clone(GNNRegressor(loss="gnba-paper")).loss == "gnba-paper"
+
+
+class TestDeprecatedLossParameters:
+    @pytest.mark.parametrize("params, equivalent", [
+        ({"adversarial_attention": False}, {"loss": "gnba-guarded"}),
+        ({"adversarial_attention": True}, {"loss": "gnba-hard"}),
+        ({"detach_gradient_norm": True}, {}),
+        ({"adversarial_attention": False, "detach_gradient_norm": False},
+         {"loss": "gnba-guarded", "criterion__detach_gradient_norm": False}),
+        ({"adversarial_attention": False, "attention_entropy_weight": 0.0},
+         {"loss": "gnba-guarded", "attention_entropy_weight": 0.0}),
+    ])
+    def test_old_parameters_warn_and_train_exactly_as_the_loss_they_name(self, params, equivalent, clf_data):
+        with pytest.warns(FutureWarning, match="deprecated and will be removed in molgnba 0.3") as record:
+            old = GNNClassifier(**TINY, **params).fit(*clf_data)
+        name = equivalent.get("loss", "gnba-hard")
+        message = next(str(w.message) for w in record if "molgnba 0.3" in str(w.message))
+        assert f"loss='{name}'" in message
+        if "criterion__detach_gradient_norm" in equivalent:
+            assert "criterion__detach_gradient_norm=False" in message
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            new = GNNClassifier(**TINY, **equivalent).fit(*clf_data)
+        assert type(old.criterion_) is type(new.criterion_) is get_loss_class(name)
+        for state in ("module_", "criterion_"):
+            for a, b in zip(getattr(old, state).state_dict().values(), getattr(new, state).state_dict().values()):
+                assert torch.equal(a, b)
+
+    def test_old_parameters_without_attention_have_no_effect_and_say_so(self, reg_data):
+        with pytest.warns(FutureWarning, match="no effect with this loss"):
+            est = GNNRegressor(**TINY, attentive_loss=False, adversarial_attention=False).fit(*reg_data)
+        assert type(est.criterion_) is MaskedLoss
+
+    def test_old_parameters_with_a_named_attentive_loss_are_refused(self, reg_data):
+        with pytest.raises(ValueError, match="cannot be combined with loss='gnba-hard'"):
+            GNNRegressor(**TINY, loss="gnba-hard", adversarial_attention=False).fit(*reg_data)
+
+    def test_the_old_contradiction_is_still_refused(self, reg_data):
+        with pytest.raises(ValueError, match="adversarial_attention=True needs detach_gradient_norm=True"):
+            GNNRegressor(**TINY, adversarial_attention=True, detach_gradient_norm=False).fit(*reg_data)
+
+    def test_defaults_warn_nothing(self, reg_data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            est = GNNRegressor(**TINY).fit(*reg_data)
+        assert est.get_params()["adversarial_attention"] == "deprecated"
+
+
 # ================================================================== per-sample diagnostics
 class TestSampleDiagnostics:
     def test_regressor_gradient_norm_is_aligned_with_the_training_input(self, fitted_regressor, reg_data):
@@ -897,13 +1088,13 @@ class TestSampleDiagnostics:
             self, fitted_classifier, fitted_regressor, clf_data, reg_data):
         # The default the benchmark chose (docs/benchmarks.md, "Choosing the default").
         for criterion in (fitted_classifier.criterion_, fitted_regressor.criterion_):
-            assert (criterion.adversarial, criterion.entropy_weight) == (True, 5.0)
-        # Turning the adversary off brings back the guard's price, not the adversary's.
-        guarded = GNNClassifier(**TINY, adversarial_attention=False).fit(*clf_data).criterion_
+            assert (type(criterion), criterion.adversarial, criterion.entropy_weight) == (GNBAHardLoss, True, 5.0)
+        # The guarded attention has its own price, not the adversary's.
+        guarded = GNNClassifier(**TINY, loss="gnba-guarded").fit(*clf_data).criterion_
         assert (guarded.adversarial, guarded.entropy_weight) == (False, 1.0)
-        guarded = GNNRegressor(**TINY, adversarial_attention=False).fit(*reg_data).criterion_
+        guarded = GNNRegressor(**TINY, loss="gnba-guarded").fit(*reg_data).criterion_
         assert (guarded.adversarial, guarded.entropy_weight) == (False, 1.0)
-        paper = GNNRegressor(**TINY, adversarial_attention=False, attention_entropy_weight=0.0).fit(*reg_data)
+        paper = GNNRegressor(**TINY, loss="gnba-guarded", attention_entropy_weight=0.0).fit(*reg_data)
         assert (paper.criterion_.adversarial, paper.criterion_.entropy_weight) == (False, 0.0)
 
     def test_attention_is_nan_without_the_attentive_loss(self, reg_data):

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -448,6 +449,65 @@ class TestLoadModel:
         on_cpu = load_model(path, device="cpu")
         assert all(p.device.type == "cpu" for p in on_cpu.module_.parameters())
         np.testing.assert_allclose(on_cpu.predict(QUERY), estimator.predict(QUERY), rtol=1e-4, atol=1e-5)
+
+
+LEGACY_DATA = Path(__file__).parent / "data"
+LEGACY_SMILES = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"] * 2
+
+
+class TestLossParameters:
+    """Files name the loss by ``loss``; those of molgnba 0.1 by the deprecated parameters."""
+
+    def test_files_of_the_deprecated_parameters_load_silently_and_predict_as_they_did(self):
+        # Written by molgnba at 646b9e2 (the last commit before loss= named the variants),
+        # with the predictions it made then.
+        expected = np.load(LEGACY_DATA / "legacy-models-input-predictions.npy")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            classifier = load_model(LEGACY_DATA / "classifier-0.1-default.molgnba")
+            regressor = load_model(LEGACY_DATA / "regressor-0.1-guarded-undetached.molgnba")
+        assert "adversarial_attention" in read_metadata(LEGACY_DATA / "classifier-0.1-default.molgnba")["params"]
+        assert (classifier.loss, type(classifier.criterion_).__name__) == ("auto", "GNBAHardLoss")
+        assert (regressor.loss, type(regressor.criterion_).__name__) == ("gnba-guarded", "GNBAGuardedLoss")
+        assert regressor.criterion_.detach_gradient_norm is False
+        assert regressor.get_params()["adversarial_attention"] == "deprecated"
+        np.testing.assert_array_equal(classifier.predict_proba(LEGACY_SMILES)[:, 1], expected[0])
+        np.testing.assert_array_equal(regressor.predict(LEGACY_SMILES), expected[1])
+
+    def test_a_loaded_legacy_model_refits_without_deprecation_warnings(self):
+        regressor = load_model(LEGACY_DATA / "regressor-0.1-guarded-undetached.molgnba")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            regressor.set_params(max_epochs=1).fit(LEGACY_SMILES, [float(len(s)) for s in LEGACY_SMILES])
+
+    def test_deprecated_parameters_set_today_are_mapped_on_load(self, data, tmp_path):
+        with pytest.warns(FutureWarning):
+            old = GNNRegressor(**TINY, adversarial_attention=False).fit(data["smiles"], data["y"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            loaded = load_model(save_model(old, tmp_path / "old.molgnba"))
+        assert loaded.loss == "gnba-guarded"
+        np.testing.assert_array_equal(loaded.predict(data["smiles"]), old.predict(data["smiles"]))
+
+    def test_contradictory_deprecated_parameters_make_an_invalid_file(self, saved, tmp_path):
+        def contradict(metadata):
+            metadata["params"].update(adversarial_attention=True, detach_gradient_norm=False)
+
+        path = rewrite_metadata(saved, tmp_path / "bad.molgnba", contradict)
+        with pytest.raises(ValueError, match="contradictory"):
+            load_model(path)
+
+    @pytest.mark.parametrize("params", [
+        dict(loss="gnba-guarded", criterion__detach_gradient_norm=False, attention_temperature=2.0),
+        dict(loss="gnba-paper"),
+        dict(loss="ghm", attentive_loss=False, criterion__bins=7),
+    ])
+    def test_a_named_loss_round_trips(self, params, data, tmp_path):
+        regressor = GNNRegressor(**TINY, **params).fit(data["smiles"], data["y"])
+        loaded = load_model(save_model(regressor, tmp_path / "named.molgnba"))
+        assert {key: loaded.get_params()[key] for key in params} == params
+        assert type(loaded.criterion_) is type(regressor.criterion_)
+        np.testing.assert_array_equal(loaded.predict(data["smiles"]), regressor.predict(data["smiles"]))
 
 
 class TestReadMetadata:

@@ -211,10 +211,6 @@ def default_attentive_loss(task: str):
     from their defaults.
     """
     from molgnba import GNNClassifier, GNNRegressor
-    from molgnba.losses import GNBALoss
 
     estimator = GNNRegressor() if task == "regression" else GNNClassifier()
-    return GNBALoss(
-        task, attention_dim=estimator.attention_dim, temperature=estimator.attention_temperature,
-        entropy_weight=estimator._entropy_weight(), adversarial=estimator.adversarial_attention,
-    )
+    return estimator._build_criterion(task)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from molgnba.losses import BENCHMARK_LOSS_VARIANTS, get_loss_class
+
 __all__ = [
     "CLASSIFICATION_ONLY_LOSSES", "LOSS_VARIANTS", "PAPER_HYPERPARAMETERS", "RunConfig", "plan_runs", "run_benchmark",
     "run_one", "ARRAY_FIELDS", "ARRAYS_SUFFIX", "save_run", "load_run_arrays",
@@ -34,30 +36,44 @@ ARRAY_FIELDS = ("train_gradient_norm", "train_attention")
 #: File name ending of a run's per-molecule arrays, beside its ``<key>.json``.
 ARRAYS_SUFFIX = ".arrays.npz"
 
+def _estimator_params(name: str, params: dict) -> dict:
+    """Estimator parameters that train with the registry loss ``name`` built with ``params``.
+
+    The attention's settings go through the estimators' ``attention_*``
+    parameters, every other one through ``criterion__``; ``attentive_loss``
+    is stated, since it must agree with the loss.
+    """
+    from molgnba.estimators._base import ATTENTION_PARAMETERS
+    from molgnba.losses import get_loss_class
+
+    attentive = get_loss_class(name).attentive
+    by_loss_name = {loss_name: estimator_name for estimator_name, loss_name, _ in ATTENTION_PARAMETERS}
+    estimator_params = {"attentive_loss": attentive, "loss": name}
+    for key, value in params.items():
+        estimator_params[by_loss_name[key] if attentive and key in by_loss_name else f"criterion__{key}"] = value
+    return estimator_params
+
+
 #: Estimator settings of each loss variant; everything else is shared within a pair.
+#: Derived from :data:`molgnba.losses.BENCHMARK_LOSS_VARIANTS`, where each variant's
+#: settings are spelled out so that a run file keeps its meaning if a default changes:
+#: "gnba" is the entropy-guarded attention ("gnba-guarded"), "gnba-paper" the paper's
+#: equation 14 as written, "gnba-adversarial" the attention that ascends the loss
+#: ("gnba-hard", not in the paper). "ghm" has 10 bins and momentum 0.75 for both tasks,
+#: the settings of the first GHM runs; "ghm-30bins" is GHM-C as the GHM authors'
+#: detector (30 bins).
 LOSS_VARIANTS: dict[str, dict] = {
-    "plain": {"attentive_loss": False},
-    # GNBA with the entropy guard against attention collapse. Spelled out rather than
-    # left to the estimator's defaults, so that a run file keeps its meaning if they change.
-    "gnba": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 1.0},
-    # The paper's equation 14 as written: no guard.
-    "gnba-paper": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 0.0},
-    # Not in the paper: the attention ascends the loss (weight on hard samples),
-    # held near entropy 0.9 by the entropy term.
-    "gnba-adversarial": {"attentive_loss": True, "adversarial_attention": True, "attention_entropy_weight": 5.0},
-    # Reweighting baselines the paper cites but does not compare against, their settings
-    # spelled out for the same reason. "ghm": 10 bins and momentum 0.75 for both tasks, the
-    # settings of the first GHM runs; "ghm-30bins": GHM-C as the GHM authors' detector
-    # (30 bins), classification only. mu matters to GHM-R only.
-    "focal": {"attentive_loss": False, "loss": "focal", "criterion__gamma": 2.0, "criterion__alpha": None},
-    "ghm": {"attentive_loss": False, "loss": "ghm", "criterion__bins": 10, "criterion__momentum": 0.75,
-            "criterion__mu": 0.02},
-    "ghm-30bins": {"attentive_loss": False, "loss": "ghm", "criterion__bins": 30, "criterion__momentum": 0.75,
-                   "criterion__mu": 0.02},
+    key: _estimator_params(name, params) for key, (name, params) in BENCHMARK_LOSS_VARIANTS.items()
 }
 
-#: Loss variants defined for classification only, left out of regression datasets.
-CLASSIFICATION_ONLY_LOSSES = frozenset({"focal", "ghm-30bins"})
+#: Loss variants defined for classification only, left out of regression datasets: those
+#: whose loss does not support regression, and "ghm-30bins", the GHM authors' setting for
+#: classification (GHM-R is the "ghm" variant).
+CLASSIFICATION_ONLY_LOSSES = frozenset(
+    {key for key, (name, _) in BENCHMARK_LOSS_VARIANTS.items()
+     if "regression" not in get_loss_class(name).supported_tasks}
+    | {"ghm-30bins"}
+)
 
 #: The paper's set-up (5 layers, 300 hidden, Adam 1e-3, batch 32, 100 epochs).
 PAPER_HYPERPARAMETERS = {"num_layers": 5, "hidden_dim": 300, "lr": 1e-3, "batch_size": 32}

@@ -10,10 +10,13 @@ post-processing of the network's outputs.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import numbers
 import os
 import re
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -24,18 +27,52 @@ from skorch.utils import to_device, to_tensor
 from molgnba.callbacks import BestEpoch, DivergenceGuard, SampleDiagnostics, TrainingCheckpoint, ValidationScore
 from molgnba.data import GraphDataset, ValidationSplit, collate_graphs
 from molgnba.estimators._device import AUTOCAST_DTYPES, DevicePrecisionMixin, check_device
-from molgnba.estimators._validation import check_smiles_input, format_invalid, target_array
-from molgnba.exceptions import TrainingDivergedError
+from molgnba.estimators._validation import check_sample_weight, check_smiles_input, format_invalid, target_array
+from molgnba.exceptions import InvalidParameterError, TrainingDivergedError
 from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer, graph_cache
-from molgnba.losses import FocalLoss, GHMLoss, GNBALoss, MaskedLoss, label_mask, relative_gradient_norm
+from molgnba.losses import MaskedLoss, as_molecular_loss, get_loss_class, list_losses, make_loss
 from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
 from molgnba.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
-__all__ = ["OUTPUT_METHODS", "GNNBase"]
+__all__ = ["ATTENTION_PARAMETERS", "DEFAULT_ATTENTIVE_LOSS", "OUTPUT_METHODS", "GNNBase"]
 
 #: The prediction methods whose output :meth:`GNNBase.predict_graphs` returns.
 OUTPUT_METHODS = ("predict", "predict_proba", "decision_function")
 _TASKS = ("binary", "multiclass", "regression")
+
+#: What ``loss="auto"`` trains with when ``attentive_loss=True``.
+DEFAULT_ATTENTIVE_LOSS = "gnba-hard"
+#: The value of a deprecated parameter the user did not set.
+DEPRECATED = "deprecated"
+_DEPRECATED_LOSS_PARAMS = ("adversarial_attention", "detach_gradient_norm")
+#: The estimators' attention parameters: (estimator parameter, the attentive losses'
+#: constructor parameter it reaches, the estimator's default).
+ATTENTION_PARAMETERS = (
+    ("attention_dim", "attention_dim", 16),
+    ("attention_temperature", "temperature", 1.0),
+    ("attention_entropy_weight", "entropy_weight", None),
+)
+
+
+def _legacy_loss(adversarial_attention=DEPRECATED, detach_gradient_norm=DEPRECATED) -> tuple[str, dict]:
+    """The registry name (and parameters) that the deprecated parameters select.
+
+    For ``loss="auto"`` with ``attentive_loss=True``, as before 0.2: the
+    attention trained to raise the loss ("gnba-hard") unless
+    ``adversarial_attention=False`` ("gnba-guarded", whose default entropy
+    weight 1.0 is what ``attention_entropy_weight=None`` meant then).
+    """
+    adversarial = True if isinstance(adversarial_attention, str) else bool(adversarial_attention)
+    detach = True if isinstance(detach_gradient_norm, str) else bool(detach_gradient_norm)
+    if adversarial and not detach:
+        raise ValueError("adversarial_attention=True needs detach_gradient_norm=True")
+    if adversarial:
+        return "gnba-hard", {}
+    return "gnba-guarded", ({} if detach else {"detach_gradient_norm": False})
+
+
+def _attentive_names() -> list[str]:
+    return [name for name in list_losses() if get_loss_class(name).attentive]
 
 
 class GNNBase(DevicePrecisionMixin, NeuralNet):
@@ -45,13 +82,13 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
     _parameter_constraints: dict = {
         "backbone": [StrOptions(set(BACKBONES))],
         "attentive_loss": ["boolean"],
-        "loss": [StrOptions({"auto", "focal", "ghm"})],
+        "loss": [str, Callable],
         "attention_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "attention_temperature": [Interval(numbers.Real, 0, None, closed="neither")],
         "attention_entropy_weight": [Interval(numbers.Real, 0, None, closed="left"), None],
         "attention_weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
-        "detach_gradient_norm": ["boolean"],
-        "adversarial_attention": ["boolean"],
+        "detach_gradient_norm": ["boolean", StrOptions({DEPRECATED})],
+        "adversarial_attention": ["boolean", StrOptions({DEPRECATED})],
         "num_layers": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -73,6 +110,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         "verbose": ["verbose"],
     }
     _default_task = "binary"
+    #: The tasks this estimator may train for (a loss must support one of them).
+    _possible_tasks = ("binary", "multiclass")
 
     @property
     def _task(self) -> str:
@@ -88,8 +127,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         attention_temperature=1.0,
         attention_entropy_weight=None,
         attention_weight_decay=0.0,
-        detach_gradient_norm=True,
-        adversarial_attention=True,
+        detach_gradient_norm=DEPRECATED,
+        adversarial_attention=DEPRECATED,
         num_layers=5,
         hidden_dim=300,
         dropout=0.0,
@@ -147,6 +186,14 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
 
+    def __setattr__(self, name, value):
+        if name == "loss":
+            # A parameter that may hold a loss module: skorch refuses torch modules set
+            # outside its initialize methods, but this one is only read (and copied) there.
+            self.__dict__[name] = value
+            return
+        super().__setattr__(name, value)
+
     # ------------------------------------------------------------------ params
     def _validate_estimator_params(self) -> None:
         own = {name: getattr(self, name) for name in self._parameter_constraints}
@@ -187,68 +234,169 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         return self
 
     # ---- loss (see molgnba.losses)
-    def _validate_loss_params(self) -> None:
-        if self.adversarial_attention and not self.detach_gradient_norm:
-            raise ValueError("adversarial_attention=True needs detach_gradient_norm=True")
-        if self.loss != "auto" and self.attentive_loss:
-            raise ValueError(
-                f"attentive_loss=True weights the plain loss and cannot be combined with "
-                f"loss={self.loss!r}; set attentive_loss=False to train with the {self.loss} loss"
-            )
+    def _loss_choice(self) -> tuple:
+        """``(loss, params)``: a registry name with the parameters it implies, or a loss object.
 
-    def _entropy_weight(self) -> float:
-        if self.attention_entropy_weight is not None:
-            return self.attention_entropy_weight
-        return 5.0 if self.adversarial_attention else 1.0
+        Checks that ``loss``, ``attentive_loss`` and the deprecated parameters
+        agree; warns about nothing (see :meth:`_warn_about_loss_params`).
+        """
+        legacy = {name: getattr(self, name) for name in _DEPRECATED_LOSS_PARAMS
+                  if getattr(self, name) != DEPRECATED}
+        implied = _legacy_loss(**legacy) if legacy else (DEFAULT_ATTENTIVE_LOSS, {})
+        loss = self.loss
+        if isinstance(loss, str) and loss == "auto":
+            return implied if self.attentive_loss else ("plain", {})
+        if isinstance(loss, str):
+            attentive = get_loss_class(loss).attentive
+        else:
+            if isinstance(loss, type):
+                raise ValueError(
+                    f"loss must be a registry name or a loss instance, got the class {loss.__name__}; "
+                    f"did you mean {loss.__name__}(reduction='none')?"
+                )
+            attentive = bool(getattr(loss, "attentive", False))  # any torch loss joins as a plain one
+        shown = loss if isinstance(loss, str) else type(loss).__name__
+        if attentive and not self.attentive_loss:
+            raise ValueError(
+                f"attentive_loss=False asks for a loss without attention, but loss={shown!r} is attentive; "
+                "set attentive_loss=True (the default) to train with it, or choose a loss without attention"
+            )
+        if not attentive and self.attentive_loss:
+            raise ValueError(
+                f"attentive_loss=True weights the loss by the attention and cannot be combined with "
+                f"loss={shown!r}, which has none; set attentive_loss=False to train with the {shown} loss, "
+                f"or choose an attentive loss ({', '.join(repr(n) for n in _attentive_names())})"
+            )
+        if legacy and attentive:
+            raise ValueError(
+                f"{' and '.join(legacy)} (deprecated) cannot be combined with loss={shown!r}: the loss "
+                "already says how the attention trains; remove them"
+            )
+        return loss, {}
+
+    def _validate_loss_params(self) -> None:
+        try:
+            loss, _ = self._loss_choice()
+        except ValueError as error:
+            raise InvalidParameterError(f"The 'loss' parameter of {type(self).__name__}: {error}") from None
+        if self.criterion is not None and not (isinstance(self.loss, str) and self.loss == "auto"):
+            raise InvalidParameterError(
+                f"criterion={self.criterion!r} and loss={self.loss!r} both choose the loss; set only one"
+            )
+        if isinstance(loss, str) and self.criterion is None:
+            tasks = get_loss_class(loss).supported_tasks
+            if not set(tasks) & set(self._possible_tasks):
+                raise InvalidParameterError(
+                    f"The 'loss' parameter of {type(self).__name__}: the loss {loss!r} is defined for "
+                    f"{list(tasks)}, and {type(self).__name__} trains for {list(self._possible_tasks)}"
+                )
+
+    def _warn_about_loss_params(self) -> None:
+        """FutureWarning for the deprecated parameters, UserWarning for settings that reach nothing."""
+        legacy = {name: getattr(self, name) for name in _DEPRECATED_LOSS_PARAMS
+                  if getattr(self, name) != DEPRECATED}
+        if legacy:
+            if self.criterion is None and isinstance(self.loss, str) and self.loss == "auto" and self.attentive_loss:
+                name, params = _legacy_loss(**legacy)
+                spelled = f"loss={name!r}" + "".join(f", criterion__{k}={v!r}" for k, v in params.items())
+                advice = f"they select {spelled}; write that instead"
+            else:
+                advice = "they have no effect with this loss; remove them"
+            settings = ", ".join(f"{k}={v!r}" for k, v in legacy.items())
+            warnings.warn(
+                f"{settings}: adversarial_attention and detach_gradient_norm are deprecated and will be "
+                f"removed in molgnba 0.3; {advice} (see the user guide on the attentive loss)",
+                FutureWarning,
+                stacklevel=2,
+            )
+        if self.criterion is not None:
+            return
+        loss, _ = self._loss_choice()
+        attentive = get_loss_class(loss).attentive if isinstance(loss, str) else getattr(loss, "attentive", False)
+        # attention_weight_decay reaches any attention (it is the optimizer's); the others are
+        # constructor parameters, which a loss instance already received.
+        checked = ATTENTION_PARAMETERS + (("attention_weight_decay", None, 0.0),) if not attentive else (
+            () if isinstance(loss, str) else ATTENTION_PARAMETERS
+        )
+        ignored = [
+            f"{name}={getattr(self, name)!r}" for name, _, default in checked
+            if getattr(self, name) is not None and getattr(self, name) != default
+        ]
+        if ignored:
+            shown = loss if isinstance(loss, str) else type(loss).__name__
+            reason = (f"the loss {shown!r} has no attention" if not attentive
+                      else f"the loss instance {shown} was built with its own settings")
+            warnings.warn(f"{', '.join(ignored)} ignored: {reason}", UserWarning, stacklevel=2)
+
+    def _criterion_params(self, name: str, implied: dict) -> dict:
+        """Constructor parameters of the registry loss ``name``: implied, attention_*, criterion__*."""
+        loss_class = get_loss_class(name)
+        params = {**implied, **self.get_params_for("criterion")}
+        if not loss_class.attentive:
+            return params
+        accepted = inspect.signature(loss_class.__init__).parameters
+        for estimator_name, loss_name, default in ATTENTION_PARAMETERS:
+            value = getattr(self, estimator_name)
+            if value is None:  # the variant's own default
+                continue
+            chosen = value != default
+            if chosen and loss_name in self.get_params_for("criterion"):
+                raise ValueError(
+                    f"{estimator_name}={value!r} and criterion__{loss_name}={params[loss_name]!r} both set "
+                    f"the {loss_name} of the loss {name!r}; set only one"
+                )
+            if loss_name not in accepted:
+                if chosen:
+                    raise ValueError(
+                        f"the loss {name!r} ({loss_class.__name__}) takes no {loss_name}, so "
+                        f"{estimator_name}={value!r} cannot reach it"
+                    )
+                continue
+            params.setdefault(loss_name, value)
+        return params
+
+    def _build_criterion(self, task: str):
+        """The :class:`~molgnba.losses.MolecularLoss` the parameters choose, for ``task``, on the CPU."""
+        if self.criterion is not None:  # skorch's own parameter: a criterion of the user's
+            super().initialize_criterion()
+            return as_molecular_loss(self.criterion_, task)
+        loss, implied = self._loss_choice()
+        if isinstance(loss, str):
+            return make_loss(loss, task, **self._criterion_params(loss, implied))
+        if self.get_params_for("criterion"):
+            raise ValueError(
+                "criterion__ parameters reach a loss chosen by name; a loss instance carries its own settings"
+            )
+        # A copy, so that every fit starts from the loss as given (and clones share nothing).
+        return as_molecular_loss(copy.deepcopy(loss), task)
 
     def initialize_criterion(self):
-        if self.criterion is not None:
-            return super().initialize_criterion()
-        if self.loss != "auto":
-            loss_class = FocalLoss if self.loss == "focal" else GHMLoss
-            criterion = loss_class(task=self._task, **self.get_params_for("criterion"))
-        elif self.attentive_loss:
-            criterion = GNBALoss(
-                task=self._task,
-                attention_dim=self.attention_dim,
-                temperature=self.attention_temperature,
-                entropy_weight=self._entropy_weight(),
-                detach_gradient_norm=self.detach_gradient_norm,
-                adversarial=self.adversarial_attention,
-            )
-        else:
-            criterion = MaskedLoss(task=self._task)
-        self.criterion_ = criterion.to(self.device_)
+        self._warn_about_loss_params()
+        self.criterion_ = self._build_criterion(self._task).to(self.device_)
         return self
-
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device_)
-        if self.criterion is not None:  # a criterion of the user's own
-            return self.criterion_(y_pred, y_true)
         if not training:
-            # Validation loss is unweighted: model selection never sees the
-            # attention (or the focal/GHM weights).
+            # Validation loss is unweighted: model selection never sees the attention,
+            # the focal/GHM weights or the sample weights. A criterion of the user's own
+            # (skorch's criterion=) keeps scoring the validation set as it always did.
+            if self.criterion is not None:
+                return self.criterion_(y_pred, y_true)
             return MaskedLoss(self._task)(y_pred, y_true)
-        # Diagnostics stay on the device: no host synchronisation per batch.
+        details = self.criterion_.forward_details(y_pred, y_true, sample_weight=getattr(X, "sample_weight", None))
         index = getattr(X, "sample_index", None)
-        if isinstance(self.criterion_, GNBALoss):
-            details = self.criterion_.forward_details(y_pred, y_true)
-            if index is not None:
-                counts = details.mask.sum(0, keepdim=True).clamp(min=1)
-                # Scaled by the number of labelled samples: 1 means a uniform share.
-                relative = torch.where(details.mask, details.attention * counts, torch.nan)
-                self.batch_diagnostics_ = (
-                    index,
-                    details.gradient_norm.masked_fill(~details.mask, torch.nan),
-                    relative,
-                    details.attention_entropy().mean(),
-                )
-            return details.loss
         if index is not None:
-            g = relative_gradient_norm(y_pred.detach(), y_true, self._task)
-            self.batch_diagnostics_ = (index, g.masked_fill(~label_mask(y_true, self._task), torch.nan), None, None)
-        return self.criterion_(y_pred, y_true)
+            # Diagnostics stay on the device: no host synchronisation per batch. Only an
+            # attention (a loss with an entropy) is recorded as train_attention_.
+            attention = entropy = None
+            if details.entropy is not None and details.weights is not None:
+                attention = torch.where(details.mask, details.weights, torch.nan)
+                entropy = details.entropy
+            self.batch_diagnostics_ = (
+                index, details.gradient_norm.masked_fill(~details.mask, torch.nan), attention, entropy,
+            )
+        return details.loss
 
     # ---- end of loss
 
@@ -302,7 +450,7 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
             self.interrupted_ = not self.stopped_early_
             raise
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train ``max_epochs`` more epochs on SMILES ``X``, keeping the weights.
 
         The first call on an unfitted estimator is :meth:`fit`. Later calls
@@ -319,6 +467,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         classes : ignored
             Present for scikit-learn's signature; the classes are those of
             the first fit.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each molecule's training loss, as in :meth:`fit`.
         **fit_params
             Passed on to skorch.
 
@@ -337,20 +487,27 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         """
         if not isinstance(X, GraphDataset):
             if not (getattr(self, "initialized_", False) and hasattr(self, "target_ndim_")):
-                return self.fit(X, y, **fit_params)
+                return self.fit(X, y, sample_weight=sample_weight, **fit_params)
             smiles = check_smiles_input(X)
             if len(smiles) == 0:
                 raise ValueError("X is empty: at least one SMILES is needed")
             y_array = target_array(y, len(smiles))
+            sample_weight = check_sample_weight(sample_weight, len(smiles))
+            self._check_target_weighting(y_array)
             self.invalid_smiles_ = []
             graphs, kept = self._featurize(smiles, training=True)
+            row_weight = None if sample_weight is None else sample_weight[kept]
             targets = self._encode_targets(y_array[kept], kept)
+            weights = self._training_weights(row_weight, targets)
+            graphs, kept, targets, weights = self._drop_unweighted(graphs, kept, targets, weights)
             self.n_train_samples_ = len(graphs)
             self.stopped_early_ = self.interrupted_ = False
             self.best_epoch_ = None
-            self.partial_fit(GraphDataset(graphs, targets), targets, **fit_params)
+            self.partial_fit(GraphDataset(graphs, targets, sample_weight=weights), targets, **fit_params)
             self._realign_diagnostics(kept, len(smiles), self.target_ndim_)
             return self
+        if sample_weight is not None:
+            raise ValueError("X is a GraphDataset: give it the weights (GraphDataset(graphs, y, sample_weight))")
         # skorch's fit hands the featurized data on to here.
         try:
             return super().partial_fit(X, y, classes, **fit_params)
@@ -388,12 +545,13 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         return train, valid
 
 
-    def fit(self, X, y, **fit_params):
-        """Fit on SMILES ``X`` and targets ``y``.
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit on SMILES ``X`` and targets ``y``, optionally weighting the molecules.
 
         Every check of the input runs before training starts; with
         ``invalid_smiles="skip"`` the targets are checked (and, for the
-        regressor, standardized) on the rows that are kept.
+        regressor, standardized) on the rows that are kept, and the weights
+        of the skipped rows are dropped with them.
 
         Parameters
         ----------
@@ -401,26 +559,78 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
             SMILES: list, tuple, 1-D array or pandas Series.
         y : array-like of shape (n_samples,) or (n_samples, n_tasks)
             See the class docstring for what each estimator accepts.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            Weight of each molecule's training loss: finite, non-negative,
+            not all zero. Weight 0 leaves the molecule out (of the
+            validation split too), weight 2 counts it twice; only ratios
+            matter. Every loss takes it, the attentive ones included (see
+            :class:`molgnba.losses.MolecularLoss` for how weights and
+            attention combine, and the user guide on sample weights). The
+            validation metric that selects the best epoch stays unweighted.
         **fit_params
             Passed on to skorch's ``fit``.
 
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> from molgnba import GNNRegressor
+        >>> smiles, y = ["C", "CC", "CCC", "CCCC", "CCO", "CCN"] * 2, [1.0, 2.0, 3.0, 4.0, 2.5, 2.5] * 2
+        >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+        >>> reg = reg.fit(smiles, y, sample_weight=[1.0, 1.0, 1.0, 1.0, 0.0, 2.0] * 2)
+        >>> reg.n_train_samples_  # the molecules of weight 0 are left out
+        10
         """
         self._validate_estimator_params()
         smiles = check_smiles_input(X)
         if len(smiles) == 0:
             raise ValueError("X is empty: at least one SMILES is needed")
         y_array = target_array(y, len(smiles))
+        sample_weight = check_sample_weight(sample_weight, len(smiles))
+        self._check_target_weighting(y_array)
         self.invalid_smiles_ = []
         graphs, kept = self._featurize(smiles, training=True)
-        targets = self._prepare_targets(y_array[kept], kept)
-        return self._fit_graphs(graphs, kept, len(smiles), targets, **fit_params)
+        row_weight = None if sample_weight is None else sample_weight[kept]
+        targets = self._prepare_targets(y_array[kept], kept, sample_weight=row_weight)
+        weights = self._training_weights(row_weight, targets)
+        graphs, kept, targets, weights = self._drop_unweighted(graphs, kept, targets, weights)
+        return self._fit_graphs(graphs, kept, len(smiles), targets, sample_weight=weights, **fit_params)
 
-    def _prepare_targets(self, y_array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    def _prepare_targets(self, y_array: np.ndarray, rows: np.ndarray, sample_weight=None) -> np.ndarray:
         """Check and encode the targets of the kept rows; set target-derived attributes."""
         raise NotImplementedError
+
+    def _check_target_weighting(self, y_array: np.ndarray) -> None:
+        """Refuse weighting options that cannot apply to these targets (the classifier's class_weight)."""
+
+    def _class_sample_weights(self, targets: np.ndarray, sample_weight) -> np.ndarray | None:
+        """Per-row weights from the classes (the classifier's ``class_weight``); None for none."""
+        return None
+
+    def _training_weights(self, sample_weight, targets: np.ndarray) -> np.ndarray | None:
+        """The weight of each kept row: sample weight times class weight; None when unweighted."""
+        class_weight = self._class_sample_weights(targets, sample_weight)
+        if class_weight is None:
+            return sample_weight
+        return class_weight if sample_weight is None else sample_weight * class_weight
+
+    @staticmethod
+    def _drop_unweighted(graphs, kept, targets, weights):
+        """Leave out the rows of weight 0: they would still shift the batch normalisation."""
+        if weights is None:
+            return graphs, kept, targets, weights
+        positive = weights > 0
+        if not positive.any():
+            raise ValueError(
+                "every molecule left to train on has weight 0 (sample_weight times class_weight, after "
+                "skipping invalid SMILES); at least one needs a positive weight"
+            )
+        if positive.all():
+            return graphs, kept, targets, weights
+        graphs = [graph for graph, keep in zip(graphs, positive) if keep]
+        return graphs, kept[positive], targets[positive], weights[positive]
 
     def _featurize(self, smiles: list, *, training: bool, cache=graph_cache):
         """Featurize, enforcing ``invalid_smiles``; return graphs and kept positions.
@@ -447,7 +657,7 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
             raise ValueError(f"no valid SMILES in X ({len(smiles)} given, all invalid)")
         return [graphs[k] for k in kept], kept
 
-    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, **fit_params):
+    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, sample_weight=None, **fit_params):
         """Seed, run skorch's fit on the graphs, and align diagnostics with the input."""
         self.n_tasks_ = 1 if targets.ndim == 1 else targets.shape[1]
         self.n_train_samples_ = len(graphs)
@@ -456,11 +666,11 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         self.best_epoch_ = None
         self._seed_ = self._draw_seed()
         if self.checkpoint_dir is not None:
-            self.fit_fingerprint_ = self._fingerprint(graphs, targets)
+            self.fit_fingerprint_ = self._fingerprint(graphs, targets, sample_weight)
         if self._seed_ is not None:
             torch.manual_seed(self._seed_)
             np.random.seed(self._seed_ % (2**32))
-        dataset = GraphDataset(graphs, targets)
+        dataset = GraphDataset(graphs, targets, sample_weight=sample_weight)
         super().fit(dataset, targets, **fit_params)
         self._realign_diagnostics(kept, n_input, self.target_ndim_)
         if self.interrupted_:
@@ -473,7 +683,7 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
             )
         return self
 
-    def _fingerprint(self, graphs, targets) -> dict:
+    def _fingerprint(self, graphs, targets, sample_weight=None) -> dict:
         """What a checkpoint must match to be resumed: a hash of the data, and the parameters."""
         import hashlib
 
@@ -482,6 +692,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
             digest.update(graph.x.numpy().tobytes())
             digest.update(graph.edge_index.numpy().tobytes())
         digest.update(np.ascontiguousarray(targets).tobytes())
+        if sample_weight is not None:
+            digest.update(np.ascontiguousarray(sample_weight, dtype=np.float64).tobytes())
         # Not part of the model: output, where to save, and skorch's bookkeeping.
         ignored = {"verbose", "progress_bar", "checkpoint_dir", "device"}
         params = {
@@ -739,13 +951,18 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         >>> from molgnba import GNNRegressor
         >>> GNNRegressor().fitted_summary()
         'GNNRegressor (gin backbone, adversarial attentive loss): not fitted'
-        >>> GNNRegressor(adversarial_attention=False).fitted_summary()
-        'GNNRegressor (gin backbone, attentive loss): not fitted'
+        >>> GNNRegressor(loss="gnba-guarded").fitted_summary()
+        'GNNRegressor (gin backbone, gnba-guarded loss): not fitted'
         """
-        attentive = "adversarial attentive loss" if self.adversarial_attention else "attentive loss"
-        loss = attentive if self.attentive_loss and self.loss == "auto" else (
-            "plain loss" if self.loss == "auto" else f"{self.loss} loss"
-        )
+        try:
+            chosen, _ = self._loss_choice()
+        except ValueError:  # parameters that fit will refuse: describe what was asked for
+            chosen = self.loss
+        if isinstance(self.loss, str) and self.loss == "auto":
+            loss = {DEFAULT_ATTENTIVE_LOSS: "adversarial attentive loss", "plain": "plain loss"}.get(
+                chosen, "attentive loss")
+        else:
+            loss = f"{chosen if isinstance(chosen, str) else type(chosen).__name__} loss"
         head = f"{type(self).__name__} ({self.backbone} backbone, {loss})"
         if not self.__sklearn_is_fitted__():
             return f"{head}: not fitted"

@@ -9,7 +9,6 @@ from sklearn.utils.metaestimators import available_if
 from molgnba.callbacks import masked_rmse
 from molgnba.estimators._base import GNNBase
 from molgnba.estimators._validation import as_float_targets
-from molgnba.utils._param_validation import StrOptions
 
 __all__ = ["GNNRegressor"]
 
@@ -20,7 +19,9 @@ class GNNRegressor(RegressorMixin, GNNBase):
     Same model and parameters as :class:`GNNClassifier`; the loss is the
     squared error (attention-weighted with ``attentive_loss=True``), the
     relative gradient norm is ``2 * (sigmoid(|y_hat - y|) - 0.5)`` and the
-    best epoch is picked by validation RMSE.
+    best epoch is picked by validation RMSE (unweighted).
+    ``fit(X, y, sample_weight=...)`` weights the molecules' losses and the
+    standardization of the targets.
 
     Parameters
     ----------
@@ -30,15 +31,18 @@ class GNNRegressor(RegressorMixin, GNNBase):
     attentive_loss : bool, default=True
         Weight each sample's squared error by the attention over relative
         gradient norms (GNBA). False trains on the plain mean squared error.
+        With an explicit ``loss`` it must agree with that loss (see
+        :class:`GNNClassifier`).
     standardize_targets : bool, default=True
         Train on targets shifted and scaled to zero mean and unit variance
         per task (predictions are transformed back). The squared error and
         the relative gradient norm are then in units of the target's
         standard deviation, which makes the defaults work across datasets.
     **kwargs
-        Every other parameter of :class:`GNNClassifier` (``loss``,
-        ``attention_dim``, ..., ``mixed_precision``, ``device``,
-        ``random_state``) and any skorch parameter.
+        Every other parameter of :class:`GNNClassifier` but ``class_weight``
+        (``loss``, ``attention_dim``, ..., ``mixed_precision``, ``device``,
+        ``random_state``) and any skorch parameter. ``loss`` takes the
+        names that support regression (all but "focal").
 
     Attributes
     ----------
@@ -64,9 +68,9 @@ class GNNRegressor(RegressorMixin, GNNBase):
     """
 
     _default_task = "regression"
+    _possible_tasks = ("regression",)
     _parameter_constraints = {
         **GNNBase._parameter_constraints,
-        "loss": [StrOptions({"auto", "ghm"})],  # the focal loss is for classes
         "standardize_targets": ["boolean"],
     }
 
@@ -74,14 +78,24 @@ class GNNRegressor(RegressorMixin, GNNBase):
         super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)
         self.standardize_targets = standardize_targets
 
-    def _prepare_targets(self, y_array, rows):
+    def _prepare_targets(self, y_array, rows, sample_weight=None):
         values = as_float_targets(y_array, rows, allow_nan=y_array.ndim == 2)
         self.target_ndim_ = values.ndim
         self.n_outputs_ = 1 if values.ndim == 1 else values.shape[1]
         flat = values.reshape(len(values), -1)
-        if self.standardize_targets:
+        if self.standardize_targets and sample_weight is None:
             mean = np.nanmean(flat, axis=0)
             scale = np.nanstd(flat, axis=0)
+            scale[~(scale > 0)] = 1.0
+        elif self.standardize_targets:
+            # Weighted, so that weight 0 is leaving the row out and weight 2 repeating it.
+            present = ~np.isnan(flat)
+            weight = np.where(present, sample_weight[:, None], 0.0)
+            total = weight.sum(0)
+            safe_total = np.where(total > 0, total, 1.0)
+            filled = np.where(present, flat, 0.0)
+            mean = (weight * filled).sum(0) / safe_total
+            scale = np.sqrt((weight * (filled - mean) ** 2).sum(0) / safe_total)
             scale[~(scale > 0)] = 1.0
         else:
             mean, scale = np.zeros(flat.shape[1]), np.ones(flat.shape[1])

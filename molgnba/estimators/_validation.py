@@ -14,6 +14,7 @@ __all__ = [
     "FLOAT32_MAX",
     "MAX_LISTED",
     "as_float_targets",
+    "check_sample_weight",
     "check_smiles_input",
     "format_invalid",
     "is_missing",
@@ -148,4 +149,62 @@ def as_float_targets(y_array: np.ndarray, rows: np.ndarray, allow_nan: bool) -> 
         empty = np.flatnonzero(np.isnan(values).all(0))
         if len(empty):
             raise ValueError(f"y has no label at all in task column(s) {empty.tolist()} (after skipped rows)")
+    return values
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """``sample_weight`` as a float64 array of ``n_samples`` checked weights, or None.
+
+    One weight per row of X: finite, non-negative, not all zero, within the
+    float32 range. Every error names the offending rows.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, (str, bytes)):
+        raise TypeError(f"sample_weight must be a sequence of numbers, one per SMILES; got {sample_weight!r:.60}")
+    if hasattr(sample_weight, "to_numpy"):  # pandas Series
+        values = sample_weight.to_numpy()
+    elif isinstance(sample_weight, torch.Tensor):
+        values = sample_weight.detach().cpu().numpy()
+    else:
+        try:
+            values = np.asarray(sample_weight)
+        except ValueError as error:
+            raise ValueError(f"sample_weight must be 1-D, one weight per SMILES: {error}") from None
+    if values.ndim != 1:
+        what = "a scalar" if values.ndim == 0 else f"an array of shape {values.shape}"
+        raise ValueError(f"sample_weight must be 1-D, one weight per SMILES; got {what}")
+    if len(values) != n_samples:
+        raise ValueError(
+            f"X and sample_weight have different lengths: {n_samples} SMILES but {len(values)} weights"
+        )
+    if values.dtype.kind == "c":
+        raise ValueError("sample_weight holds complex numbers; weights must be real")
+    if values.dtype.kind in "US" and not isinstance(sample_weight, np.ndarray):
+        values = np.asarray(list(sample_weight), dtype=object)  # each item as given: [1, "a"] stays mixed
+    if values.dtype.kind not in "biuf":
+        bad = [
+            f"row {row}: {value!r}" for row, value in enumerate(values.tolist())
+            if isinstance(value, (complex, np.complexfloating)) or not isinstance(value, (int, float, np.number))
+        ]
+        if bad:
+            raise ValueError(
+                f"sample_weight must be numeric (real numbers); non-numeric values at {'; '.join(bad[:MAX_LISTED])}"
+            )
+    values = values.astype(np.float64)
+    rows = np.arange(n_samples)
+    not_finite = rows[~np.isfinite(values)]
+    if len(not_finite):
+        raise ValueError(f"sample_weight must be finite; NaN or infinite at rows {rows_listed(not_finite)}")
+    negative = rows[values < 0]
+    if len(negative):
+        raise ValueError(f"sample_weight must be non-negative; negative at rows {rows_listed(negative)}")
+    too_large = rows[values > FLOAT32_MAX]
+    if len(too_large):
+        raise ValueError(
+            f"sample_weight has values beyond the float32 range at rows {rows_listed(too_large)}; "
+            "only the ratios of the weights matter, so divide them by their maximum"
+        )
+    if not (values > 0).any():
+        raise ValueError("sample_weight is 0 for every row; at least one molecule needs a positive weight")
     return values

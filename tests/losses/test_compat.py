@@ -21,9 +21,24 @@ from .helpers import make_batch
 TASKS = ["binary", "multiclass", "regression"]
 
 
+#: The estimator settings of the benchmark's variants before the loss registry named them
+#: (``LOSS_VARIANTS`` at molgnba 646b9e2); today's are derived from BENCHMARK_LOSS_VARIANTS.
+OLD_LOSS_VARIANTS = {
+    "plain": {"attentive_loss": False},
+    "gnba": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 1.0},
+    "gnba-paper": {"attentive_loss": True, "adversarial_attention": False, "attention_entropy_weight": 0.0},
+    "gnba-adversarial": {"attentive_loss": True, "adversarial_attention": True, "attention_entropy_weight": 5.0},
+    "focal": {"attentive_loss": False, "loss": "focal", "criterion__gamma": 2.0, "criterion__alpha": None},
+    "ghm": {"attentive_loss": False, "loss": "ghm", "criterion__bins": 10, "criterion__momentum": 0.75,
+            "criterion__mu": 0.02},
+    "ghm-30bins": {"attentive_loss": False, "loss": "ghm", "criterion__bins": 30, "criterion__momentum": 0.75,
+                   "criterion__mu": 0.02},
+}
+
+
 def legacy_criterion(variant: str, task: str):
-    """The criterion the estimators built for ``LOSS_VARIANTS[variant]`` before the package existed."""
-    settings = LOSS_VARIANTS[variant]
+    """The criterion the estimators built for ``OLD_LOSS_VARIANTS[variant]`` before the package existed."""
+    settings = OLD_LOSS_VARIANTS[variant]
     params = {key.removeprefix("criterion__"): value
               for key, value in settings.items() if key.startswith("criterion__")}
     if settings.get("loss", "auto") != "auto":
