@@ -38,7 +38,7 @@ __all__ = ["EnsembleMixin"]
 _TARGET_ATTRIBUTES = ("target_ndim_", "n_outputs_", "n_tasks_", "task_", "classes_", "target_mean_", "target_scale_")
 # What the ensemble shows of its first member.
 _MEMBER_ZERO_ATTRIBUTES = (
-    "module_", "criterion_", "optimizer_", "history_", "best_epoch_", "stopped_early_", "interrupted_",
+    "module_", "criterion_", "optimizer_", "history_", "n_tasks_", "best_epoch_", "stopped_early_", "interrupted_",
     "n_train_samples_", "n_validation_samples_", "train_gradient_norm_", "train_attention_",
 )
 
@@ -82,10 +82,17 @@ class EnsembleMixin:
         return getattr(self, "estimators_", None) or [self]
 
     def _member_seeds(self) -> list[int]:
+        """Member k's ``random_state``: member 0 gets an int ``random_state`` itself, so it is the
+        network ``n_ensemble=1`` would fit; the others draw from ``RandomState(random_state)``."""
+        import numbers
+
         from sklearn.utils import check_random_state
 
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral):
+            return [int(rs)] + [int(seed) for seed in np.random.RandomState(rs).randint(0, 2**31 - 1, self.n_ensemble - 1)]
         # Always seeded: fresh worker processes would otherwise all start from torch's default seed.
-        return [int(seed) for seed in check_random_state(self.random_state).randint(0, 2**31 - 1, self.n_ensemble)]
+        return [int(seed) for seed in check_random_state(rs).randint(0, 2**31 - 1, self.n_ensemble)]
 
     def _make_member(self, seed, index: int):
         from sklearn.base import clone
