@@ -605,9 +605,9 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
             raise AttributeError(f"{type(self).__name__} has no {method}")
         self._check_fitted()
         if return_std:
+            self._check_return_std()
             if method != "predict":
                 raise ValueError(f"return_std=True goes with method='predict', not {method!r}")
-            self._check_return_std()
         graphs = list(graphs)
         kept = np.array([k for k, graph in enumerate(graphs) if graph is not None], dtype=np.int64)
         valid = [graphs[k] for k in kept]
