@@ -768,7 +768,7 @@ def load_model(path, device=None):
     if not isinstance(members, list) or len(members) != len(weights.get("members", [])):
         raise _invalid(path, f"{_METADATA} field 'members' does not match the members of {_WEIGHTS}")
     if members:
-        _restore_members(path, estimator, members, weights["members"])
+        _restore_members(path, estimator, metadata["fitted"], members, weights["members"])
     return estimator
 
 
@@ -798,9 +798,10 @@ def _build_network(path, net, weights: dict, history) -> None:
     net.criterion_.eval()
 
 
-def _restore_members(path, estimator, entries: list, weights: list) -> None:
+def _restore_members(path, estimator, fitted: dict, entries: list, weights: list) -> None:
     """Rebuild an ensemble's members: member 0 from the estimator's own entries, the others from ``members``."""
     first = estimator._make_member(estimator.random_state, 0)
+    _restore_fitted(path, first, fitted)
     _build_network(path, first, {"module": estimator.module_.state_dict(),
                                  "criterion": estimator.criterion_.state_dict()}, list(estimator.history_))
     members = [first]
