@@ -12,7 +12,8 @@ stderr and exit with status 2; failures while running exit with status 1.
 
 The commands hold no modelling logic of their own: ``predict`` runs
 :func:`molgnba.screening.predict_file` (so the command and the Python API
-write the same columns), ``evaluate`` scores the same predictions
+write the same columns), ``fingerprint`` runs the same function with
+``method="transform"``, ``evaluate`` scores the same predictions
 (:func:`molgnba.screening.predict_frame`) with :mod:`molgnba.metrics`, and
 ``benchmark`` forwards to ``python -m molgnba.benchmark``. What is left here
 is reading the options, checking the input files with errors that name the
@@ -308,8 +309,14 @@ def _new_estimator(args):
         "backbone": args.backbone, "attentive_loss": args.attentive_loss, "max_epochs": args.epochs,
         "hidden_dim": args.hidden_dim, "num_layers": args.num_layers, "batch_size": args.batch_size,
         "lr": args.lr, "device": args.device, "random_state": args.seed, "invalid_smiles": args.invalid_smiles,
-        "mixed_precision": args.mixed_precision,
+        "mixed_precision": args.mixed_precision, "n_ensemble": args.ensemble, "dropout": args.dropout,
     }
+    if args.uncertainty is not None:
+        if args.task != "regression":
+            raise CLIError("--uncertainty is for regression models (--task regression)")
+        options["uncertainty"] = args.uncertainty
+        if args.uncertainty == "mve" and args.attentive_loss is None:
+            options["attentive_loss"] = False  # the Gaussian likelihood replaces the (attentive) squared error
     options = {name: value for name, value in options.items() if value is not None}
     estimator_class = GNNRegressor if args.task == "regression" else GNNClassifier
     return estimator_class(**options, progress_bar=not args.quiet)
@@ -339,12 +346,18 @@ def _predict(args) -> int:
     output = _check_output_file(args.output)
     estimator, metadata = _load(args.model, device=args.device)
     smiles_column = _smiles_column(args, metadata)
+    if args.uncertainty and getattr(estimator, "uncertainty", None) is None:
+        raise CLIError(
+            f"--uncertainty needs a regression model fitted with an uncertainty method, and {args.model!r} "
+            "has none; fit one with 'molgnba fit ... --uncertainty ensemble|mve|dropout'"
+        )
     _read_rows(args.data, [(smiles_column, "--smiles-column")], nrows=1)
     try:
         with _warnings_as_notes(args):
             summary = predict_file(
                 estimator, args.data, output, smiles_column=smiles_column, chunk_size=args.chunk_size,
                 target_names=_saved_target_names(metadata, estimator), progress_bar=not args.quiet,
+                return_std=args.uncertainty,
             )
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise CLIError(f"cannot read {args.data!r} as CSV: {str(error).strip().splitlines()[0]}") from None
@@ -353,6 +366,35 @@ def _predict(args) -> int:
     n_invalid = summary["n_invalid"]
     invalid_note = f" ({n_invalid} invalid SMILES: see column {ERROR_COLUMN!r})" if n_invalid else ""
     _say(args, f"wrote predictions for {summary['n_rows']} rows to {output}{invalid_note}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------- fingerprint
+
+
+def _fingerprint(args) -> int:
+    import pandas as pd
+
+    from molgnba.screening import predict_file
+
+    output = _check_output_file(args.output)
+    estimator, metadata = _load(args.model, device=args.device)
+    smiles_column = _smiles_column(args, metadata)
+    _read_rows(args.data, [(smiles_column, "--smiles-column")], nrows=1)
+    try:
+        with _warnings_as_notes(args):
+            summary = predict_file(
+                estimator, args.data, output, smiles_column=smiles_column, chunk_size=args.chunk_size,
+                method="transform", progress_bar=not args.quiet,
+            )
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise CLIError(f"cannot read {args.data!r} as CSV: {str(error).strip().splitlines()[0]}") from None
+    except ValueError as error:  # checked before any work: a column it would overwrite, output = input
+        raise CLIError(str(error)) from None
+    n_invalid = summary["n_invalid"]
+    invalid_note = f" ({n_invalid} invalid SMILES: see column {ERROR_COLUMN!r})" if n_invalid else ""
+    _say(args, f"wrote {len(summary['columns'])} fingerprint columns for {summary['n_rows']} rows "
+               f"to {output}{invalid_note}")
     return EXIT_OK
 
 
@@ -549,6 +591,10 @@ examples:
   # several 0/1 tasks at once (empty cells are missing labels)
   molgnba fit tox21.csv --target NR-AR --target NR-AhR --task classification -o tox.molgnba
 
+  # five networks whose spread estimates each prediction's uncertainty
+  molgnba fit esol.csv --target logSolubility --task regression \
+      --ensemble 5 --uncertainty ensemble -o esol-ensemble.molgnba
+
 Rows whose single target is empty are skipped (with a note). With several
 --target columns the targets form a 2-D array and empty cells are missing
 labels. The model file stores the target and SMILES column names, which
@@ -559,6 +605,7 @@ _PREDICT_EXAMPLES = f"""\
 examples:
   molgnba predict esol.molgnba new.csv -o predictions.csv
   molgnba predict bbbp.molgnba library.csv --smiles-column SMILES -o out.csv --chunk-size 50000
+  molgnba predict esol-ensemble.molgnba new.csv -o predictions.csv --uncertainty
 
 output:
   Every input row and column, in order and unchanged, followed by:
@@ -567,11 +614,27 @@ output:
                          the second class in sorted order, e.g. 1)
     multiclass           <target>_pred, <target>_proba_<class> for each class
     several 0/1 tasks    <target>_pred and <target>_proba for each task
+    --uncertainty        <target>_std after each <target>_pred (regression
+                         models fitted with --uncertainty)
     always               {ERROR_COLUMN}: empty, or why the SMILES is invalid
   Invalid SMILES keep their row, with empty predictions. The file is read and
   written in chunks, so memory does not grow with its size; the output appears
   only once complete. In Python: molgnba.screening.predict_file, which writes
   the same columns.
+"""
+
+_FINGERPRINT_EXAMPLES = f"""\
+examples:
+  molgnba fingerprint esol.molgnba library.csv -o fingerprints.csv
+  molgnba fingerprint bbbp.molgnba library.csv --smiles-column SMILES -o fp.csv.gz
+
+output:
+  Every input row and column, in order and unchanged, followed by one column
+  per learned feature (gnnregressor0, gnnregressor1, ... or gnnclassifier0,
+  ...: the graph embedding the model's last layer reads, concatenated over
+  the members of an ensemble) and {ERROR_COLUMN}. Invalid SMILES keep their
+  row, with empty feature cells and the reason in {ERROR_COLUMN}. In Python:
+  estimator.transform, or molgnba.screening.predict_file(..., method="transform").
 """
 
 _EVALUATE_EXAMPLES = """\
@@ -621,7 +684,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     argparse.ArgumentParser
-        With the ``fit``, ``predict``, ``evaluate`` and ``benchmark``
+        With the ``fit``, ``predict``, ``fingerprint``, ``evaluate`` and ``benchmark``
         subcommands; options left out are None, so that the estimators'
         own defaults apply.
 
@@ -643,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
             "with the gradient-norm based attentive loss (GNBA).\n\n"
             "  molgnba fit       train on a CSV of SMILES and targets, save the model\n"
             "  molgnba predict   add predictions to a CSV\n"
+            "  molgnba fingerprint  add a model's learned fingerprints to a CSV\n"
             "  molgnba evaluate  score a model on a labelled CSV\n"
             "  molgnba benchmark run the GNBA paper's paired benchmark protocol\n\n"
             "Model files (.molgnba) hold data only: loading one never runs code from it."
@@ -656,6 +720,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_fit_parser(commands)
     _add_predict_parser(commands)
+    _add_fingerprint_parser(commands)
     _add_evaluate_parser(commands)
     _add_benchmark_parser(commands)
     return parser
@@ -703,6 +768,13 @@ def _add_fit_parser(commands) -> None:
                           f"[{'none' if default['random_state'] is None else default['random_state']}]")
     fit.add_argument("--invalid-smiles", choices=["raise", "skip"],
                      help=f"refuse invalid SMILES, or train without them [{default['invalid_smiles']}]")
+    fit.add_argument("--ensemble", type=_positive_int, metavar="N",
+                     help=f"train N networks from different seeds and average them [{default['n_ensemble']}]")
+    fit.add_argument("--dropout", type=float, metavar="P", help=f"dropout rate [{default['dropout']}]")
+    fit.add_argument("--uncertainty", choices=["ensemble", "mve", "dropout"],
+                     help="regression: how 'molgnba predict --uncertainty' estimates standard deviations: the "
+                          "spread of an --ensemble of N >= 2, a variance head (mve; implies --no-attentive-loss "
+                          "unless given), or Monte Carlo dropout (needs --dropout > 0) [none]")
     fit.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     fit.set_defaults(handler=_fit)
 
@@ -727,8 +799,36 @@ def _add_predict_parser(commands) -> None:
     predict.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
                          help=f"rows read, predicted and written at a time [{DEFAULT_CHUNK_SIZE}]")
     predict.add_argument("--device", help="cpu, cuda, cuda:N or auto [the saved device if available, else cpu]")
+    predict.add_argument("--uncertainty", action="store_true",
+                         help="add <target>_std, the standard deviation of each prediction (models fitted with "
+                              "--uncertainty)")
     predict.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     predict.set_defaults(handler=_predict)
+
+
+def _add_fingerprint_parser(commands) -> None:
+    """``molgnba fingerprint``: add a model's learned fingerprints to a CSV (``predict_file(method="transform")``)."""
+    fingerprint = commands.add_parser(
+        "fingerprint",
+        help="add a model's learned fingerprints to a CSV",
+        description=(
+            "Write every row of a CSV with the learned fingerprint of its molecule appended: the\n"
+            "graph embedding a saved model feeds its last layer, for use as features elsewhere."
+        ),
+        epilog=_FINGERPRINT_EXAMPLES + "\n" + _EXIT_CODES,
+        formatter_class=_Formatter,
+    )
+    fingerprint.add_argument("model", help="model file written by 'molgnba fit' or save_model")
+    fingerprint.add_argument("data", help="CSV file with a SMILES column")
+    fingerprint.add_argument("-o", "--output", required=True, help="CSV file to write")
+    fingerprint.add_argument("--smiles-column",
+                             help="column of SMILES strings [the one the model was trained on, else smiles]")
+    fingerprint.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
+                             help=f"rows read, computed and written at a time [{DEFAULT_CHUNK_SIZE}]")
+    fingerprint.add_argument("--device",
+                             help="cpu, cuda, cuda:N or auto [the saved device if available, else cpu]")
+    fingerprint.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+    fingerprint.set_defaults(handler=_fingerprint)
 
 
 def _add_evaluate_parser(commands) -> None:

@@ -14,6 +14,12 @@ unpickling anything:
   by :func:`torch.save` and read with ``torch.load(weights_only=True)``,
   which refuses anything but tensors and plain containers.
 
+An ensemble (``n_ensemble > 1``) is stored as member 0 in the fields above
+(its network is the estimator's ``module_``) plus, for the other members, a
+``members`` list in both files: in ``metadata.json`` each member's seed
+(``random_state``), fitted attributes and history, in ``weights.pt`` its
+``module`` and ``criterion`` state dicts.
+
 ``save_model(..., info={...})`` stores free JSON data with the model (the
 command line records the target and SMILES column names there), and
 :func:`read_metadata` returns the checked metadata without building the
@@ -21,9 +27,16 @@ model.
 
 Compatibility rules
 -------------------
-* The **format version** (:data:`FORMAT_VERSION`) must match exactly; any
-  change to the layout or the meaning of the stored fields bumps it, and
-  files of another format version are refused.
+* The **format version** must be one this molgnba reads
+  (:data:`READABLE_FORMAT_VERSIONS`); any change to the layout or the
+  meaning of the stored fields bumps it, and files of another format
+  version are refused. A single model without an uncertainty method is
+  written as version :data:`FORMAT_VERSION` (1), which every molgnba
+  reads; the parameters ``n_ensemble``, ``n_jobs``, ``uncertainty`` and
+  ``n_dropout_samples`` are then at their defaults and left out of the
+  file. A model that uses any of them is written as version 2, which
+  molgnba releases before it refuse with an "upgrade molgnba" message
+  instead of misreading it.
 * The **featurizer signature** must match the featurizer of that name in
   this installation (a model is never run on graphs of another feature set).
   A custom featurizer must be registered with
@@ -56,10 +69,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["save_model", "load_model", "read_metadata", "FORMAT_VERSION", "ModelVersionWarning"]
+__all__ = [
+    "save_model", "load_model", "read_metadata", "FORMAT_VERSION", "READABLE_FORMAT_VERSIONS", "ModelVersionWarning",
+]
 
-#: Version of the file layout; :func:`load_model` accepts only this one.
+#: Version of the file layout of a single model without uncertainty, which every molgnba reads.
 FORMAT_VERSION = 1
+#: What :func:`load_model` accepts: 2 adds ensembles and the uncertainty parameters.
+READABLE_FORMAT_VERSIONS = (1, 2)
+# Parameters that a version-1 file cannot hold (an older molgnba rejects them), with their defaults.
+_VERSION_2_PARAMS = {"n_ensemble": 1, "n_jobs": None, "uncertainty": None, "n_dropout_samples": 30}
 FORMAT_NAME = "molgnba-model"
 
 _METADATA = "metadata.json"
@@ -244,15 +263,36 @@ def _featurizer_entry(estimator) -> str:
     return featurizer
 
 
+def _format_version(estimator, params: dict) -> int:
+    """1 when the model needs nothing of version 2 (whose parameters are then left out), else 2."""
+    extra = {name: params[name] for name in _VERSION_2_PARAMS if name in params}
+    if getattr(estimator, "estimators_", None) or any(extra[name] != _VERSION_2_PARAMS[name] for name in extra):
+        return 2
+    for name in extra:
+        del params[name]
+    return 1
+
+
+def _state_dicts(net) -> dict:
+    return {
+        "module": {k: v.detach().cpu() for k, v in net.module_.state_dict().items()},
+        "criterion": {k: v.detach().cpu() for k, v in net.criterion_.state_dict().items()},
+    }
+
+
+def _extra_members(estimator) -> list:
+    """The members of an ensemble after member 0 (whose network is the estimator's own)."""
+    return list(getattr(estimator, "estimators_", None) or [])[1:]
+
+
 def _write_zip(handle, metadata: bytes, estimator) -> None:
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zipfile.ZipInfo(_METADATA, date_time=_ZIP_DATE), metadata,
                          compress_type=zipfile.ZIP_DEFLATED)
         buffer = io.BytesIO()
-        weights = {
-            "module": {k: v.detach().cpu() for k, v in estimator.module_.state_dict().items()},
-            "criterion": {k: v.detach().cpu() for k, v in estimator.criterion_.state_dict().items()},
-        }
+        weights = _state_dicts(estimator)
+        if _extra_members(estimator):
+            weights["members"] = [_state_dicts(member) for member in _extra_members(estimator)]
         torch.save(weights, buffer)
         archive.writestr(zipfile.ZipInfo(_WEIGHTS, date_time=_ZIP_DATE), buffer.getvalue(),
                          compress_type=zipfile.ZIP_DEFLATED)
@@ -352,13 +392,14 @@ def save_model(estimator, path, *, info=None) -> Path:
         raise TypeError("info must be a dict of JSON data (str keys; str, numbers, bool, None, lists, dicts)") from None
     params, dropped = _serializable_params(estimator)
     params["featurizer"] = _featurizer_entry(estimator)
+    format_version = _format_version(estimator, params)
 
     from molgnba.featurize import get_featurizer
 
     featurizer = get_featurizer(params["featurizer"])
     metadata = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": format_version,
         "molgnba_version": _molgnba_version(),
         "torch_version": torch.__version__,
         "estimator": name,
@@ -374,6 +415,15 @@ def save_model(estimator, path, *, info=None) -> Path:
         "history": _history_to_json(estimator.history_),
         "info": info,
     }
+    if _extra_members(estimator):
+        metadata["members"] = [
+            {
+                "random_state": _to_json(member.random_state),
+                "fitted": member.get_fitted_state(),
+                "history": _history_to_json(member.history_),
+            }
+            for member in _extra_members(estimator)
+        ]
     if dropped:
         warnings.warn(
             f"not saved (training-only, not JSON data): {', '.join(sorted(dropped))}. The loaded "
@@ -464,12 +514,14 @@ def _check_versions(path, metadata: dict) -> None:
     version = metadata.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise _invalid(path, f"{_METADATA} field 'format_version' is missing or not an integer")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS:
         written_by = metadata.get("molgnba_version", "an unknown version")
-        advice = "upgrade molgnba" if version > FORMAT_VERSION else "re-save it with a matching molgnba version"
+        newest = max(READABLE_FORMAT_VERSIONS)
+        advice = "upgrade molgnba" if version > newest else "re-save it with a matching molgnba version"
+        readable = " and ".join(map(str, READABLE_FORMAT_VERSIONS))
         raise ValueError(
             f"cannot load {str(path)!r}: it uses model file format version {version}, written by molgnba "
-            f"{written_by}; this molgnba ({_molgnba_version()}) reads format version {FORMAT_VERSION} "
+            f"{written_by}; this molgnba ({_molgnba_version()}) reads format versions {readable} "
             f"only ({advice})."
         )
     saved = str(metadata.get("molgnba_version", "unknown"))
@@ -591,9 +643,16 @@ def _load_weights(path, data: bytes, map_location) -> dict:
     except Exception as error:  # UnpicklingError, RuntimeError, EOFError, ...
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise _invalid(path, f"{_WEIGHTS} could not be read as tensors ({type(error).__name__}: {first_line})") from None
-    if not isinstance(weights, dict) or set(weights) != {"module", "criterion"}:
+    if not isinstance(weights, dict) or set(weights) - {"members"} != {"module", "criterion"}:
         raise _invalid(path, f"{_WEIGHTS} does not hold the 'module' and 'criterion' state dicts")
-    for part, state in weights.items():
+    members = weights.get("members", [])
+    if not isinstance(members, list) or not all(
+        isinstance(member, dict) and set(member) == {"module", "criterion"} for member in members
+    ):
+        raise _invalid(path, f"{_WEIGHTS} entry 'members' is not a list of 'module' and 'criterion' state dicts")
+    parts = [(part, weights[part]) for part in ("module", "criterion")]
+    parts += [(f"members[{k}].{part}", member[part]) for k, member in enumerate(members) for part in member]
+    for part, state in parts:
         if not isinstance(state, dict) or not all(
             isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in state.items()
         ):
@@ -735,28 +794,55 @@ def load_model(path, device=None):
         raise _invalid(path, f"parameters rejected by {name} ({error})") from None
     _restore_fitted(path, estimator, metadata.get("fitted"))
     weights = _load_weights(path, weight_bytes, map_location)
+    _build_network(path, estimator, weights, metadata.get("history", []))
+    members = metadata.get("members", [])
+    if not isinstance(members, list) or len(members) != len(weights.get("members", [])):
+        raise _invalid(path, f"{_METADATA} field 'members' does not match the members of {_WEIGHTS}")
+    if members:
+        _restore_members(path, estimator, metadata["fitted"], members, weights["members"])
+    return estimator
+
+
+def _build_network(path, net, weights: dict, history) -> None:
+    """Initialize ``net`` (fitted attributes set), load its weights and history, evaluation mode."""
+    from skorch.history import History
+
     try:
         # Building the modules draws initial weights that the saved ones replace:
         # fork the RNG so that loading a model leaves the caller's random stream alone.
         with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
             warnings.simplefilter("ignore", UserWarning)  # skorch's re-initialization notices
-            estimator.initialize()
+            net.initialize()
     except (ValueError, TypeError) as error:
         raise _invalid(path, f"its parameters do not build a model ({error})") from None
     try:
-        estimator.module_.load_state_dict(weights["module"], strict=True)
-        estimator.criterion_.load_state_dict(weights["criterion"], strict=True)
+        net.module_.load_state_dict(weights["module"], strict=True)
+        net.criterion_.load_state_dict(weights["criterion"], strict=True)
     except RuntimeError as error:
         raise _invalid(
             path, f"the weights do not fit the model described by its parameters ({str(error).splitlines()[0]})"
         ) from None
-
-    from skorch.history import History
-
-    history = metadata.get("history", [])
     if not isinstance(history, list) or not all(isinstance(row, dict) for row in history):
         raise _invalid(path, f"{_METADATA} field 'history' is not a list of objects")
-    estimator.history_ = History(history)
-    estimator.module_.eval()
-    estimator.criterion_.eval()
-    return estimator
+    net.history_ = History(history)
+    net.module_.eval()
+    net.criterion_.eval()
+
+
+def _restore_members(path, estimator, fitted: dict, entries: list, weights: list) -> None:
+    """Rebuild an ensemble's members: member 0 from the estimator's own entries, the others from ``members``."""
+    first = estimator._make_member(estimator.random_state, 0)
+    _restore_fitted(path, first, fitted)
+    _build_network(path, first, {"module": estimator.module_.state_dict(),
+                                 "criterion": estimator.criterion_.state_dict()}, list(estimator.history_))
+    members = [first]
+    for index, (entry, state) in enumerate(zip(entries, weights), start=1):
+        if not isinstance(entry, dict):
+            raise _invalid(path, f"{_METADATA} field 'members' entry {index} is not an object")
+        seed = entry.get("random_state")
+        member = estimator._make_member(seed if isinstance(seed, int) else None, index)
+        _restore_fitted(path, member, entry.get("fitted"))
+        _build_network(path, member, state, entry.get("history", []))
+        members.append(member)
+    estimator.estimators_ = members
+    estimator._adopt_first_member()

@@ -61,7 +61,7 @@ __all__ = ["ChunkPredictor", "ERROR_COLUMN", "predict_file", "predict_frame", "p
 #: The column that says why a row could not be predicted (empty when it was).
 ERROR_COLUMN = "molgnba_error"
 
-_METHODS = ("predict", "predict_proba", "decision_function")
+_METHODS = ("predict", "predict_proba", "decision_function", "transform")
 
 
 class ChunkPredictor:
@@ -76,7 +76,9 @@ class ChunkPredictor:
     Parameters
     ----------
     estimator : fitted GNNRegressor or GNNClassifier
-    method : {"predict", "predict_proba", "decision_function"}, default="predict"
+    method : {"predict", "predict_proba", "decision_function", "transform"}, default="predict"
+        "transform" gives the learned fingerprints (see
+        :meth:`~molgnba.GNNRegressor.transform`).
     batch_size : int or None, default=None
         Molecules per forward pass; None keeps the estimator's.
     n_jobs : int or None, default=None
@@ -84,11 +86,15 @@ class ChunkPredictor:
     torch_threads : int or None, default=None
         Torch intra-op threads during each call (restored after it); None
         leaves torch's setting.
+    return_std : bool, default=False
+        With ``method="predict"`` on a regressor fitted with an
+        ``uncertainty`` method: :meth:`predict` returns ``(mean, std)``.
 
     Raises
     ------
     ValueError
-        For an unknown ``method``.
+        For an unknown ``method``, or ``return_std=True`` where the
+        estimator has no uncertainty method (checked here, before any work).
     AttributeError
         If the estimator has no such method.
     sklearn.exceptions.NotFittedError
@@ -107,7 +113,8 @@ class ChunkPredictor:
     ((2,), True, ['predict'])
     """
 
-    def __init__(self, estimator, method: str = "predict", *, batch_size=None, n_jobs=None, torch_threads=None):
+    def __init__(self, estimator, method: str = "predict", *, batch_size=None, n_jobs=None, torch_threads=None,
+                 return_std: bool = False):
         if method not in _METHODS:
             raise ValueError(f"method must be one of {list(_METHODS)}, got {method!r}")
         if not hasattr(estimator, method):
@@ -117,11 +124,15 @@ class ChunkPredictor:
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet; call fit(smiles, y) first")
+        if return_std:
+            # Refused now, with the estimator's reason, rather than at the first chunk.
+            estimator.predict_graphs([], method, return_std=True)
         self.estimator = estimator
         self.method = method
         self.batch_size = None if batch_size is None else int(batch_size)
         self.n_jobs = n_jobs
         self.torch_threads = torch_threads
+        self.return_std = bool(return_std)
 
     def predict(self, smiles: list) -> np.ndarray:
         """The method's output for ``smiles``, one row per item (NaN rows for invalid ones).
@@ -136,6 +147,7 @@ class ChunkPredictor:
         Returns
         -------
         ndarray of shape (len(smiles),) or (len(smiles), k)
+            With ``return_std=True``, the tuple ``(mean, std)`` of two such arrays.
 
         Examples
         --------
@@ -154,6 +166,8 @@ class ChunkPredictor:
             torch.set_num_threads(int(self.torch_threads))
         try:
             graphs, _ = featurize_smiles(smiles, self.estimator.featurizer, cache=None, n_jobs=self.n_jobs)
+            if self.return_std:
+                return self.estimator.predict_graphs(graphs, self.method, batch_size=self.batch_size, return_std=True)
             return self.estimator.predict_graphs(graphs, self.method, batch_size=self.batch_size)
         finally:
             if torch.get_num_threads() != previous:
@@ -283,6 +297,7 @@ def _output_columns(values: np.ndarray, method: str, estimator) -> list[str]:
 # ------------------------------------------------- prediction tables (predict_frame, predict_file)
 
 _SUFFIXES = {"predict": "pred", "predict_proba": "proba", "decision_function": "decision"}
+_STD_SUFFIX = "std"
 
 
 def _is_classifier(estimator) -> bool:
@@ -293,9 +308,11 @@ def _is_multitask(estimator) -> bool:
     return getattr(estimator, "target_ndim_", 1) == 2
 
 
-def _check_table_method(estimator, method):
+def _check_table_method(estimator, method, return_std=False):
     if method is not None and method not in _METHODS:
         raise ValueError(f"method must be None or one of {list(_METHODS)}, got {method!r}")
+    if return_std and method not in (None, "predict"):
+        raise ValueError(f"return_std=True goes with method=None or 'predict', not {method!r}")
     # A classifier's labels are derived from its probabilities (as its predict does), in one pass.
     return "predict_proba" if _is_classifier(estimator) and method in (None, "predict") else method or "predict"
 
@@ -312,8 +329,12 @@ def _target_names(estimator, target_names) -> list[str]:
     return names
 
 
-def _prediction_columns(estimator, method: str | None, names: list[str]) -> list[str]:
+def _prediction_columns(estimator, method: str | None, names: list[str], return_std: bool = False) -> list[str]:
     """The prediction columns of the table, in order (see :func:`predict_frame`)."""
+    if method == "transform":
+        return [str(name) for name in estimator.get_feature_names_out()]
+    if return_std:
+        return [f"{name}_{suffix}" for name in names for suffix in (_SUFFIXES["predict"], _STD_SUFFIX)]
     if method is None:
         if not _is_classifier(estimator):
             return [f"{name}_pred" for name in names]
@@ -337,8 +358,14 @@ def _label_cells(labels, invalid) -> list:
     return [None if bad else _python(label) for label, bad in zip(labels, invalid)]
 
 
-def _prediction_data(estimator, method: str | None, raw: np.ndarray) -> tuple[list, np.ndarray]:
+def _prediction_data(estimator, method: str | None, raw) -> tuple[list, np.ndarray]:
     """The table's prediction columns (in the order of ``_prediction_columns``) and the invalid rows."""
+    if isinstance(raw, tuple):  # (mean, std) of a regressor: each target's value, then its std
+        mean, std = (values.reshape(len(values), -1).astype(float) for values in raw)
+        columns = [column for pair in zip(mean.T, std.T) for column in pair]
+        return columns, np.isnan(mean).all(axis=1)
+    if method == "transform":  # float32 fingerprints stay float32: shorter text in a file
+        return list(raw.T), np.isnan(raw).all(axis=1)
     flat = raw.reshape(len(raw), -1).astype(float)
     invalid = np.isnan(flat).all(axis=1)
     if not _is_classifier(estimator) or method == "decision_function":
@@ -399,6 +426,7 @@ def predict_frame(
     batch_size: int | None = None,
     n_jobs: int | None = None,
     torch_threads: int | None = None,
+    return_std: bool = False,
 ):
     """Predict SMILES into a DataFrame: one row per input, with the reason for each invalid one.
 
@@ -418,6 +446,11 @@ def predict_frame(
     ``method="predict"`` keeps the ``_pred`` columns only,
     ``"predict_proba"`` the ``_proba`` ones and ``"decision_function"``
     gives the logits as ``<t>_decision`` (``<t>_decision_<class>``).
+    ``return_std=True`` (a regressor fitted with an ``uncertainty``
+    method) puts each target's standard deviation ``<t>_std`` after its
+    ``<t>_pred``. ``method="transform"`` gives the learned fingerprints
+    instead, one float32 column per feature named by
+    ``estimator.get_feature_names_out()`` (``gnnregressor0``, ...).
     Labels are computed from the probabilities, as the classifier's own
     ``predict`` does, so a classifier runs once per molecule.
 
@@ -427,7 +460,7 @@ def predict_frame(
         Used read-only (see :func:`predict_iter`).
     smiles : sequence of str
         Any item that is not a valid SMILES gives a row without predictions.
-    method : {None, "predict", "predict_proba", "decision_function"}, default=None
+    method : {None, "predict", "predict_proba", "decision_function", "transform"}, default=None
         None: the labels and probabilities of a classifier, the values of
         a regressor.
     target_names : str or list of str, optional
@@ -435,6 +468,8 @@ def predict_frame(
         ``target_1``... for several).
     chunk_size, batch_size, n_jobs, torch_threads
         As in :func:`predict_iter`.
+    return_std : bool, default=False
+        Add the ``<t>_std`` columns (see above).
 
     Returns
     -------
@@ -446,8 +481,9 @@ def predict_frame(
     Raises
     ------
     ValueError
-        For an unknown ``method``, a ``chunk_size`` below 1 or
-        ``target_names`` that do not name each target once.
+        For an unknown ``method``, a ``chunk_size`` below 1,
+        ``target_names`` that do not name each target once, or
+        ``return_std=True`` for an estimator without an uncertainty method.
 
     Examples
     --------
@@ -463,16 +499,25 @@ def predict_frame(
     (True, [False, True, True])
     >>> table["molgnba_error"].tolist()
     [None, 'RDKit could not parse it', 'empty string']
+
+    A regressor with an uncertainty method adds standard deviations:
+
+    >>> from molgnba import GNNRegressor
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0, n_ensemble=2,
+    ...                    uncertainty="ensemble").fit(smiles, [float(len(s)) for s in smiles])
+    >>> list(predict_frame(reg, ["CCS", "C1CC"], target_names="length", return_std=True).columns)
+    ['length_pred', 'length_std', 'molgnba_error']
     """
     import pandas as pd
 
-    asked = _check_table_method(estimator, method)
-    predictor = ChunkPredictor(estimator, asked, batch_size=batch_size, n_jobs=n_jobs, torch_threads=torch_threads)
+    asked = _check_table_method(estimator, method, return_std)
+    predictor = ChunkPredictor(estimator, asked, batch_size=batch_size, n_jobs=n_jobs, torch_threads=torch_threads,
+                               return_std=return_std)
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if isinstance(smiles, (str, bytes)):
         raise TypeError("smiles must be a sequence of SMILES strings, not a single string")
-    columns = _prediction_columns(estimator, method, _target_names(estimator, target_names))
+    columns = _prediction_columns(estimator, method, _target_names(estimator, target_names), return_std)
     tables = [
         _predict_table(predictor, method, chunk, columns)
         for chunk in _chunks(smiles, int(chunk_size))
@@ -518,6 +563,7 @@ def predict_file(
     torch_threads: int | None = None,
     target_names=None,
     progress_bar: bool = False,
+    return_std: bool = False,
 ) -> dict:
     """Screen a CSV file into another, ``chunk_size`` rows at a time.
 
@@ -540,8 +586,10 @@ def predict_file(
     smiles_column : str, default="smiles"
     chunk_size, batch_size, n_jobs, torch_threads
         As in :func:`predict_iter`.
-    method, target_names
-        As in :func:`predict_frame`.
+    method, target_names, return_std
+        As in :func:`predict_frame`: ``return_std=True`` adds ``<t>_std``
+        after each ``<t>_pred``; ``method="transform"`` writes the learned
+        fingerprints (what ``molgnba fingerprint`` runs).
     keep_columns : bool, default=True
     progress_bar : bool, default=False
         Show the rows done on stderr (tqdm).
@@ -590,11 +638,12 @@ def predict_file(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    asked = _check_table_method(estimator, method)
-    predictor = ChunkPredictor(estimator, asked, batch_size=batch_size, n_jobs=n_jobs, torch_threads=torch_threads)
+    asked = _check_table_method(estimator, method, return_std)
+    predictor = ChunkPredictor(estimator, asked, batch_size=batch_size, n_jobs=n_jobs, torch_threads=torch_threads,
+                               return_std=return_std)
     if not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    columns = _prediction_columns(estimator, method, _target_names(estimator, target_names))
+    columns = _prediction_columns(estimator, method, _target_names(estimator, target_names), return_std)
     header = list(pd.read_csv(in_csv, nrows=0, **_TEXT_CELLS).columns)
     kept = header if keep_columns else [smiles_column]
     _check_header(header, kept, columns, smiles_column, in_csv)

@@ -206,6 +206,12 @@ class TestFit:
             assert fragment in text
 
 
+#: Why the invalid rows (ids 2, 4, 6) of the "new" file cannot be predicted.
+INVALID_REASONS = [
+    "RDKit could not parse it", "empty string", "contains whitespace: RDKit would read only 'not' and ignore 'a smiles'",
+]
+
+
 class TestPredict:
     def test_keeps_every_row_and_column_and_explains_invalid_smiles(self, files, models, tmp_path):
         output = tmp_path / "predictions.csv"
@@ -216,10 +222,7 @@ class TestPredict:
         invalid = result["id"].isin(["2", "4", "6"])
         assert (result.loc[invalid, "logS_pred"] == "").all()
         assert (result.loc[~invalid, ERROR_COLUMN] == "").all()
-        assert result.loc[invalid, ERROR_COLUMN].tolist() == [
-            "RDKit could not parse it", "empty string",
-            "contains whitespace: RDKit would read only 'not' and ignore 'a smiles'",
-        ]
+        assert result.loc[invalid, ERROR_COLUMN].tolist() == INVALID_REASONS
         valid_smiles = original.loc[~invalid, "smiles"].tolist()
         expected = load_model(models["regression"]).predict(valid_smiles)
         np.testing.assert_allclose(result.loc[~invalid, "logS_pred"].astype(float), expected, rtol=1e-6)
@@ -300,6 +303,90 @@ class TestPredict:
         assert main(["predict", "--help"]) == EXIT_OK
         text = capsys.readouterr().out
         assert "<target>_proba_<class>" in text and ERROR_COLUMN in text and "--chunk-size" in text
+
+
+@pytest.fixture(scope="module")
+def uncertain_models(files, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uncertain")
+    return {
+        "ensemble": fit_model(files, folder, "ens.molgnba", "--target", "logS", "--task", "regression",
+                              "--ensemble", "2", "--uncertainty", "ensemble"),
+        "mve": fit_model(files, folder, "mve.molgnba", "--target", "logS", "--target", "half_logS",
+                         "--task", "regression", "--uncertainty", "mve"),
+    }
+
+
+class TestUncertainty:
+    def test_fit_records_the_ensemble_and_the_uncertainty_method(self, uncertain_models):
+        ensemble, mve = (load_model(uncertain_models[name]) for name in ("ensemble", "mve"))
+        assert ensemble.n_ensemble == 2 and len(ensemble.estimators_) == 2 and ensemble.uncertainty == "ensemble"
+        assert mve.uncertainty == "mve" and mve.attentive_loss is False  # mve implies the plain likelihood
+
+    def test_predict_uncertainty_adds_std_after_each_prediction(self, files, uncertain_models, tmp_path):
+        output = tmp_path / "out.csv"
+        arguments = ["predict", uncertain_models["mve"], str(files["new"]), "-o", str(output), "-q", "--uncertainty"]
+        assert main(arguments) == EXIT_OK
+        original, result = read_text_csv(files["new"]), pd.read_csv(output, dtype={"code": str})
+        assert list(result.columns) == list(original.columns) + [
+            "logS_pred", "logS_std", "half_logS_pred", "half_logS_std", ERROR_COLUMN,
+        ]
+        invalid = result["id"].isin([2, 4, 6])
+        assert result.loc[invalid, ["logS_std", "half_logS_std"]].isna().all().all()
+        valid_smiles = original.loc[~invalid.to_numpy(), "smiles"].tolist()
+        mean, std = load_model(uncertain_models["mve"]).predict(valid_smiles, return_std=True)
+        np.testing.assert_allclose(result.loc[~invalid, ["logS_pred", "half_logS_pred"]], mean, rtol=1e-6)
+        np.testing.assert_allclose(result.loc[~invalid, ["logS_std", "half_logS_std"]], std, rtol=1e-6)
+
+    def test_predict_uncertainty_of_an_ensemble(self, files, uncertain_models, tmp_path):
+        output = tmp_path / "out.csv"
+        assert main(["predict", uncertain_models["ensemble"], str(files["new"]), "-o", str(output), "-q",
+                     "--uncertainty"]) == EXIT_OK
+        result = pd.read_csv(output)
+        assert list(result.columns[-3:]) == ["logS_pred", "logS_std", ERROR_COLUMN]
+        assert (result["logS_std"].dropna() > 0).all() and result["logS_std"].notna().sum() == 4
+
+    def test_predict_uncertainty_without_a_method_is_a_usage_error(self, files, models, tmp_path, capsys):
+        output = tmp_path / "out.csv"
+        for model in ("regression", "binary"):
+            assert main(["predict", models[model], str(files["new"]), "-o", str(output), "--uncertainty"]) == EXIT_USAGE
+            assert_clean_error(capsys.readouterr(), "--uncertainty needs", "uncertainty method")
+        assert not output.exists()
+
+    def test_fit_uncertainty_for_classification_is_a_usage_error(self, files, tmp_path, capsys):
+        arguments = ["fit", str(files["train"]), "--target", "p_np", "--task", "classification",
+                     "--uncertainty", "ensemble", "-o", str(tmp_path / "m.molgnba"), *TINY_ARGS, "-q"]
+        assert main(arguments) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "--uncertainty is for regression")
+
+
+class TestFingerprint:
+    def test_writes_every_row_with_the_models_fingerprints(self, files, models, tmp_path):
+        output = tmp_path / "fingerprints.csv"
+        assert main(["fingerprint", models["regression"], str(files["new"]), "-o", str(output), "-q"]) == EXIT_OK
+        original, result = read_text_csv(files["new"]), read_text_csv(output)
+        model = load_model(models["regression"])
+        names = model.get_feature_names_out().tolist()
+        assert list(result.columns) == list(original.columns) + names + [ERROR_COLUMN]
+        pd.testing.assert_frame_equal(result[original.columns], original)
+        invalid = result["id"].isin(["2", "4", "6"])
+        assert (result.loc[invalid, names] == "").all().all()
+        assert result.loc[invalid, ERROR_COLUMN].tolist() == INVALID_REASONS
+        expected = model.transform(original.loc[~invalid, "smiles"].tolist())
+        np.testing.assert_allclose(result.loc[~invalid, names].astype(float), expected, rtol=1e-6, atol=1e-7)
+
+    def test_classifier_fingerprints_and_a_bad_model_file(self, files, models, tmp_path, capsys):
+        output = tmp_path / "fp.csv"
+        assert main(["fingerprint", models["binary"], str(files["new"]), "-o", str(output), "-q"]) == EXIT_OK
+        assert pd.read_csv(output).columns[2 + 2] == "gnnclassifier0"
+        bad = tmp_path / "bad.molgnba"
+        bad.write_text("not a model")
+        assert main(["fingerprint", str(bad), str(files["new"]), "-o", str(tmp_path / "x.csv")]) == EXIT_USAGE
+        assert_clean_error(capsys.readouterr(), "not a valid molgnba model file")
+
+    def test_help_describes_the_output(self, capsys):
+        assert main(["fingerprint", "--help"]) == EXIT_OK
+        text = capsys.readouterr().out
+        assert "gnnregressor0" in text and ERROR_COLUMN in text and "transform" in text
 
 
 class TestEvaluate:

@@ -31,6 +31,7 @@ from molgnba import GNNClassifier, GNNRegressor, HuFeaturizer
 from molgnba.nn import MolecularGNN
 from molgnba.persistence import (
     FORMAT_VERSION,
+    READABLE_FORMAT_VERSIONS,
     ModelVersionWarning,
     load_model,
     read_metadata,
@@ -377,7 +378,7 @@ class TestLoadModel:
             load_model(tmp_path / "absent.molgnba")
 
     # ----------------------------------------------------------- versions
-    @pytest.mark.parametrize("version", [FORMAT_VERSION + 1, 0])
+    @pytest.mark.parametrize("version", [max(READABLE_FORMAT_VERSIONS) + 1, 0])
     def test_another_format_version_is_refused_naming_file_and_versions(self, saved, tmp_path, version):
         path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m.update(format_version=version))
         with pytest.raises(ValueError, match=rf"model.molgnba.*format version {version}.*{FORMAT_VERSION}"):
@@ -597,4 +598,58 @@ class TestFittedState:
             load_model(path)
         path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m.update(fitted=[1]))
         with pytest.raises(ValueError, match="field 'fitted' is missing or malformed"):
+            load_model(path)
+
+
+# --------------------------------------------------- ensembles and uncertainty
+
+
+@pytest.fixture(scope="module")
+def uncertain(data):
+    """An ensemble of two mean-variance networks."""
+    return GNNRegressor(**TINY, n_ensemble=2, uncertainty="mve", attentive_loss=False).fit(data["smiles"], data["y"])
+
+
+class TestEnsembleFiles:
+    def test_round_trip_keeps_predictions_std_and_members(self, uncertain, data, tmp_path):
+        loaded = load_model(save_model(uncertain, tmp_path / "ensemble.molgnba"))
+        smiles = data["smiles"]
+        for saved_values, loaded_values in zip(uncertain.predict(smiles, return_std=True),
+                                               loaded.predict(smiles, return_std=True)):
+            np.testing.assert_array_equal(loaded_values, saved_values)
+        np.testing.assert_array_equal(loaded.transform(smiles), uncertain.transform(smiles))
+        assert len(loaded.estimators_) == 2 and loaded.module_ is loaded.estimators_[0].module_
+        for saved_member, loaded_member in zip(uncertain.estimators_, loaded.estimators_):
+            assert loaded_member.random_state == saved_member.random_state
+            assert loaded_member.best_epoch_ == saved_member.best_epoch_
+            assert len(loaded_member.history_) == len(saved_member.history_)
+            np.testing.assert_array_equal(loaded_member.predict(smiles), saved_member.predict(smiles))
+        assert loaded.get_params()["uncertainty"] == "mve" and loaded.get_params()["n_ensemble"] == 2
+
+    def test_a_single_model_without_uncertainty_stays_format_version_1(self, saved):
+        metadata = read_metadata(saved)
+        assert metadata["format_version"] == FORMAT_VERSION == 1
+        # An older molgnba's constructor would reject these, so they are left out at their defaults.
+        assert not {"n_ensemble", "n_jobs", "uncertainty", "n_dropout_samples"} & set(metadata["params"])
+        assert "members" not in metadata
+
+    @pytest.mark.parametrize("params", [dict(n_ensemble=2), dict(uncertainty="mve", attentive_loss=False)])
+    def test_ensembles_and_uncertainty_are_format_version_2(self, data, tmp_path, params):
+        estimator = GNNRegressor(**{**TINY, "max_epochs": 1}, **params).fit(data["smiles"], data["y"])
+        metadata = read_metadata(save_model(estimator, tmp_path / "model.molgnba"))
+        assert metadata["format_version"] == 2 and 2 in READABLE_FORMAT_VERSIONS
+        assert len(metadata.get("members", [])) == params.get("n_ensemble", 1) - 1
+
+    def test_an_older_reader_refuses_version_2_asking_for_an_upgrade(self, uncertain, tmp_path, monkeypatch):
+        import molgnba.persistence as persistence
+
+        path = save_model(uncertain, tmp_path / "ensemble.molgnba")
+        monkeypatch.setattr(persistence, "READABLE_FORMAT_VERSIONS", (1,))
+        with pytest.raises(ValueError, match=r"format version 2.*reads format versions 1 only \(upgrade molgnba\)"):
+            load_model(path)
+
+    def test_members_that_do_not_match_the_weights_are_refused(self, uncertain, tmp_path):
+        source = save_model(uncertain, tmp_path / "ensemble.molgnba")
+        path = rewrite_metadata(source, tmp_path / "broken.molgnba", lambda m: m.update(members=[]))
+        with pytest.raises(ValueError, match="field 'members' does not match"):
             load_model(path)

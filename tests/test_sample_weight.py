@@ -42,7 +42,9 @@ def weights_of(estimator) -> torch.Tensor:
     return torch.cat([value.flatten().float() for value in estimator.module_.state_dict().values()])
 
 
-def assert_same_network(a, b, atol=1e-6):
+def assert_same_network(a, b, atol=1e-5):
+    # Equal up to float32 rounding: summing a batch with and without zero-weight rows can
+    # change the order of additions (seen with one torch thread per xdist worker).
     torch.testing.assert_close(weights_of(a), weights_of(b), atol=atol, rtol=0)
 
 

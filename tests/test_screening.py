@@ -111,7 +111,7 @@ class TestPredictIter:
         with pytest.raises(AttributeError, match="predict_proba"):
             next(predict_iter(regressor, ["CCO"], method="predict_proba"))
         with pytest.raises(ValueError, match="method"):
-            next(predict_iter(regressor, ["CCO"], method="transform"))
+            next(predict_iter(regressor, ["CCO"], method="fit"))
         with pytest.raises(ValueError, match="chunk_size"):
             next(predict_iter(regressor, ["CCO"], chunk_size=0))
         with pytest.raises(TypeError, match="single string"):
@@ -155,7 +155,7 @@ class TestPredictFrame:
 
     def test_errors(self, regressor):
         with pytest.raises(ValueError, match="method"):
-            predict_frame(regressor, ["CCO"], method="transform")
+            predict_frame(regressor, ["CCO"], method="fit")
         with pytest.raises(AttributeError, match="predict_proba"):
             predict_frame(regressor, ["CCO"], method="predict_proba")
         with pytest.raises(TypeError, match="single string"):
@@ -187,7 +187,7 @@ class TestPredictGraphs:
 
     def test_errors(self, regressor):
         with pytest.raises(ValueError, match="method"):
-            regressor.predict_graphs([], "transform")
+            regressor.predict_graphs([], "fit")
         with pytest.raises(AttributeError, match="predict_proba"):
             regressor.predict_graphs([], "predict_proba")
         with pytest.raises(NotFittedError):
@@ -207,7 +207,7 @@ class TestChunkPredictor:
         with pytest.raises(AttributeError, match="predict_proba"):
             ChunkPredictor(regressor, "predict_proba")
         with pytest.raises(ValueError, match="method"):
-            ChunkPredictor(regressor, "transform")
+            ChunkPredictor(regressor, "fit")
 
 
 class TestPredictFile:

@@ -247,7 +247,12 @@ INVALID_VALUES = {
     "verbose": "loud",
     "standardize_targets": "yes",
     "class_weight": "heavy",  # GNNClassifier only, tested in test_sample_weight.py
+    "n_ensemble": 0,
+    "n_jobs": "two",
+    "uncertainty": "bayesian",
+    "n_dropout_samples": 1,
 }
+REGRESSOR_ONLY = {"standardize_targets", "uncertainty", "n_dropout_samples"}
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -264,7 +269,7 @@ class TestParameterValidation:
         assert own <= constrained, own - constrained
         assert set(Estimator._parameter_constraints) <= set(INVALID_VALUES)
 
-    @pytest.mark.parametrize("name", sorted(set(INVALID_VALUES) - {"standardize_targets", "class_weight"}))
+    @pytest.mark.parametrize("name", sorted(set(INVALID_VALUES) - REGRESSOR_ONLY - {"class_weight"}))
     def test_invalid_parameter_raises_at_fit_naming_it(self, Estimator, name, data):
         X, targets = data
         est = Estimator(**{**TINY, name: INVALID_VALUES[name]})  # construction never validates
@@ -274,12 +279,13 @@ class TestParameterValidation:
 
     def test_invalid_regressor_parameter_raises_at_fit_naming_it(self, Estimator, data):
         if Estimator is not GNNRegressor:
-            assert "standardize_targets" not in Estimator().get_params()
+            assert not REGRESSOR_ONLY & set(Estimator().get_params())
             return
         X, targets = data
-        est = GNNRegressor(**TINY, standardize_targets="yes")
-        with pytest.raises(InvalidParameterError, match="standardize_targets"):
-            est.fit(X[:12], targets[GNNRegressor][:12])
+        for name in sorted(REGRESSOR_ONLY):
+            est = GNNRegressor(**TINY, **{name: INVALID_VALUES[name]})
+            with pytest.raises(InvalidParameterError, match=name):
+                est.fit(X[:12], targets[GNNRegressor][:12])
 
     def test_invalid_device_raises_at_fit(self, Estimator, data):
         X, targets = data

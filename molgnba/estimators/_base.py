@@ -22,11 +22,12 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
-from skorch.utils import to_device, to_tensor
+from skorch.utils import to_tensor
 
 from molgnba.callbacks import BestEpoch, DivergenceGuard, SampleDiagnostics, TrainingCheckpoint, ValidationScore
 from molgnba.data import GraphDataset, ValidationSplit, collate_graphs
 from molgnba.estimators._device import AUTOCAST_DTYPES, DevicePrecisionMixin, check_device
+from molgnba.estimators._ensemble import EnsembleMixin
 from molgnba.estimators._validation import check_sample_weight, check_smiles_input, format_invalid, target_array
 from molgnba.exceptions import InvalidParameterError, TrainingDivergedError
 from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer, graph_cache
@@ -37,7 +38,7 @@ from molgnba.utils._param_validation import Interval, StrOptions, validate_param
 __all__ = ["ATTENTION_PARAMETERS", "DEFAULT_ATTENTIVE_LOSS", "OUTPUT_METHODS", "GNNBase"]
 
 #: The prediction methods whose output :meth:`GNNBase.predict_graphs` returns.
-OUTPUT_METHODS = ("predict", "predict_proba", "decision_function")
+OUTPUT_METHODS = ("predict", "predict_proba", "decision_function", "transform")
 _TASKS = ("binary", "multiclass", "regression")
 
 #: What ``loss="auto"`` trains with when ``attentive_loss=True``.
@@ -75,7 +76,7 @@ def _attentive_names() -> list[str]:
     return [name for name in list_losses() if get_loss_class(name).attentive]
 
 
-class GNNBase(DevicePrecisionMixin, NeuralNet):
+class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
     """Shared machinery: input checks, featurization, model selection."""
 
     # One table of parameter constraints, checked at fit (scikit-learn style).
@@ -108,6 +109,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         "mixed_precision": [StrOptions(set(AUTOCAST_DTYPES)), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
     }
     _default_task = "binary"
     #: The tasks this estimator may train for (a loss must support one of them).
@@ -149,6 +152,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         device="cpu",
         random_state=None,
         verbose=0,
+        n_ensemble=1,
+        n_jobs=None,
         **kwargs,
     ):
         kwargs.setdefault("module", MolecularGNN)
@@ -185,6 +190,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         self.checkpoint_dir = checkpoint_dir
         self.mixed_precision = mixed_precision
         self.random_state = random_state
+        self.n_ensemble = n_ensemble
+        self.n_jobs = n_jobs
 
     def __setattr__(self, name, value):
         if name == "loss":
@@ -220,7 +227,7 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         kwargs = dict(
             atom_feature_dims=featurizer.atom_feature_dims,
             bond_feature_dims=featurizer.bond_feature_dims,
-            n_outputs=self.n_outputs_,
+            n_outputs=self._n_network_outputs,
             backbone=self.backbone,
             num_layers=self.num_layers,
             hidden_dim=self.hidden_dim,
@@ -233,6 +240,11 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
 
+    @property
+    def _n_network_outputs(self) -> int:
+        """Outputs of the network's head: ``n_outputs_``, doubled by the regressor's variance head."""
+        return self.n_outputs_
+
     # ---- loss (see molgnba.losses)
     def _loss_choice(self) -> tuple:
         """``(loss, params)``: a registry name with the parameters it implies, or a loss object.
@@ -242,10 +254,9 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         """
         legacy = {name: getattr(self, name) for name in _DEPRECATED_LOSS_PARAMS
                   if getattr(self, name) != DEPRECATED}
-        implied = _legacy_loss(**legacy) if legacy else (DEFAULT_ATTENTIVE_LOSS, {})
         loss = self.loss
         if isinstance(loss, str) and loss == "auto":
-            return implied if self.attentive_loss else ("plain", {})
+            return _legacy_loss(**legacy) if legacy and self.attentive_loss else self._auto_loss()
         if isinstance(loss, str):
             attentive = get_loss_class(loss).attentive
         else:
@@ -273,6 +284,14 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
                 "already says how the attention trains; remove them"
             )
         return loss, {}
+
+    def _auto_loss(self) -> tuple:
+        """``(name, params)`` of the registry loss that ``loss="auto"`` stands for."""
+        return (DEFAULT_ATTENTIVE_LOSS, {}) if self.attentive_loss else ("plain", {})
+
+    def _point_prediction(self, y_pred):
+        """The part of the network's output that is the prediction (a hook for extra outputs)."""
+        return y_pred
 
     def _validate_loss_params(self) -> None:
         try:
@@ -383,7 +402,7 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
             # (skorch's criterion=) keeps scoring the validation set as it always did.
             if self.criterion is not None:
                 return self.criterion_(y_pred, y_true)
-            return MaskedLoss(self._task)(y_pred, y_true)
+            return MaskedLoss(self._task)(self._point_prediction(y_pred), y_true)
         details = self.criterion_.forward_details(y_pred, y_true, sample_weight=getattr(X, "sample_weight", None))
         index = getattr(X, "sample_index", None)
         if index is not None:
@@ -500,6 +519,8 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
             targets = self._encode_targets(y_array[kept], kept)
             weights = self._training_weights(row_weight, targets)
             graphs, kept, targets, weights = self._drop_unweighted(graphs, kept, targets, weights)
+            if getattr(self, "estimators_", None):
+                return self._partial_fit_ensemble(graphs, kept, len(smiles), targets, sample_weight=weights, **fit_params)
             self.n_train_samples_ = len(graphs)
             self.stopped_early_ = self.interrupted_ = False
             self.best_epoch_ = None
@@ -596,6 +617,9 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         targets = self._prepare_targets(y_array[kept], kept, sample_weight=row_weight)
         weights = self._training_weights(row_weight, targets)
         graphs, kept, targets, weights = self._drop_unweighted(graphs, kept, targets, weights)
+        self.__dict__.pop("estimators_", None)  # of an earlier fit
+        if self.n_ensemble > 1:
+            return self._fit_ensemble(graphs, kept, len(smiles), targets, sample_weight=weights, **fit_params)
         return self._fit_graphs(graphs, kept, len(smiles), targets, sample_weight=weights, **fit_params)
 
     def _prepare_targets(self, y_array: np.ndarray, rows: np.ndarray, sample_weight=None) -> np.ndarray:
@@ -731,24 +755,12 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         graphs, kept = self._featurize(smiles, training=False)
         return self._forward_graphs(graphs), kept, len(smiles)
 
-    def _forward_graphs(self, graphs: list, batch_size: int | None = None) -> np.ndarray:
-        """The network's float32 outputs (``len(graphs) x n_outputs``), computed in eval mode."""
-        if len(graphs) == 0:
-            return np.empty((0, self.n_outputs_), dtype=np.float32)
-        dataset = self.get_dataset(GraphDataset(graphs))
-        if batch_size is None:
-            iterator = self.get_iterator(dataset, training=False)
-        else:
-            # Passed to the loader, never set on self: the estimator may be in use elsewhere.
-            iterator = self.iterator_valid(dataset, **{**self.get_params_for("iterator_valid"), "batch_size": batch_size})
-        outputs = [to_device(self.evaluation_step(batch, training=False), "cpu") for batch in iterator]
-        return torch.cat(outputs).float().numpy()
-
     def _outputs_from_raw(self, method: str, raw: np.ndarray, kept: np.ndarray, n_input: int) -> np.ndarray:
         """What ``method`` returns for the raw outputs of the ``kept`` rows of ``n_input``."""
         raise NotImplementedError
 
-    def predict_graphs(self, graphs, method: str = "predict", *, batch_size: int | None = None) -> np.ndarray:
+    def predict_graphs(self, graphs, method: str = "predict", *, batch_size: int | None = None,
+                       return_std: bool = False):
         """Output of ``method`` for molecules already featurized; None entries give NaN rows.
 
         The prediction methods featurize SMILES through the process-wide graph
@@ -767,21 +779,28 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         graphs : sequence of torch_geometric.data.Data or None
             Graphs made by this estimator's featurizer, e.g. the first
             element of ``featurize_smiles(smiles, estimator.featurizer, cache=None)``.
-        method : {"predict", "predict_proba", "decision_function"}, default="predict"
-            The prediction method whose output is returned.
+        method : {"predict", "predict_proba", "decision_function", "transform"}, default="predict"
+            The method whose output is returned; "transform" gives the
+            learned fingerprints (float32, NaN rows for None entries).
         batch_size : int or None, default=None
             Molecules per forward pass; None keeps the estimator's
             (``iterator_valid__batch_size`` or ``batch_size``).
+        return_std : bool, default=False
+            With ``method="predict"`` on a :class:`~molgnba.GNNRegressor`
+            fitted with an ``uncertainty`` method: also return the standard
+            deviations, as ``predict(X, return_std=True)`` does.
 
         Returns
         -------
         ndarray of shape (len(graphs),) or (len(graphs), n)
-            What ``getattr(self, method)`` returns on the same molecules.
+            What ``getattr(self, method)`` returns on the same molecules;
+            with ``return_std=True``, the tuple ``(mean, std)``.
 
         Raises
         ------
         ValueError
-            For a ``method`` that is not a prediction method.
+            For a ``method`` that is not a prediction method, or
+            ``return_std=True`` where the estimator has no uncertainty.
         AttributeError
             If the estimator has no such method (a regressor's ``predict_proba``).
         sklearn.exceptions.NotFittedError
@@ -804,10 +823,26 @@ class GNNBase(DevicePrecisionMixin, NeuralNet):
         if not hasattr(self, method):
             raise AttributeError(f"{type(self).__name__} has no {method}")
         self._check_fitted()
+        if return_std:
+            self._check_return_std()
+            if method != "predict":
+                raise ValueError(f"return_std=True goes with method='predict', not {method!r}")
         graphs = list(graphs)
         kept = np.array([k for k, graph in enumerate(graphs) if graph is not None], dtype=np.int64)
-        raw = self._forward_graphs([graphs[k] for k in kept], batch_size=batch_size)
+        valid = [graphs[k] for k in kept]
+        if method == "transform":
+            return self._expand_float32(self._embeddings(valid, batch_size), kept, len(graphs))
+        if return_std:
+            return self._mean_and_std(valid, kept, len(graphs), batch_size)
+        raw = self._forward_graphs(valid, batch_size=batch_size)
         return self._outputs_from_raw(method, raw, kept, len(graphs))
+
+    def _check_return_std(self) -> None:
+        """Refuse ``return_std=True`` (ValueError) where the estimator cannot give it."""
+        raise ValueError(
+            f"{type(self).__name__} has no return_std: predictive standard deviations are a "
+            "GNNRegressor feature (see its uncertainty parameter)"
+        )
 
     # ----------------------------------------------------------- fitted state
     def get_fitted_state(self) -> dict:

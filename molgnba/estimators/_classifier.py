@@ -12,7 +12,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
 
-from molgnba.callbacks import masked_roc_auc
+from molgnba.metrics import masked_roc_auc
 from molgnba.estimators._base import GNNBase
 from molgnba.estimators._validation import MAX_LISTED, as_float_targets, is_missing, rows_listed
 from molgnba.utils._param_validation import StrOptions
@@ -165,6 +165,22 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         predictions (on CPU).
     verbose : int, default=0
         1 prints skorch's table of epochs.
+    n_ensemble : int, default=1
+        Networks trained, each from its own seed (drawn from
+        ``random_state``) on the same featurized molecules and the same
+        validation split rule; predictions average them (the classifier's
+        probabilities, the regressor's values). The members are
+        ``estimators_``; ``history_``, ``best_epoch_`` and the training
+        diagnostics are member 0's. Training and prediction cost
+        ``n_ensemble`` times as much. For the classifier the members'
+        disagreement is not exposed by ``predict``; calibrate the averaged
+        probabilities with :class:`~sklearn.calibration.CalibratedClassifierCV`
+        (see the user guide's uncertainty page).
+    n_jobs : int or None, default=None
+        Processes that train the members side by side (joblib; -1 for all
+        cores), each with one torch thread. None or 1 trains them one after
+        the other in this process. Results do not depend on it beyond
+        floating-point rounding.
     **kwargs
         Any skorch parameter: ``callbacks``, ``train_split``, ``module__*``,
         ``optimizer__*``, ``iterator_train__*``, ``criterion`` (a loss class
@@ -191,6 +207,11 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         batch (1 = a uniform share); NaN without the attentive loss.
     invalid_smiles_ : list of InvalidSmiles
         Inputs skipped at fit (``invalid_smiles="skip"``).
+    estimators_ : list of GNNClassifier
+        With ``n_ensemble > 1`` only: the fitted members, each with
+        ``n_ensemble=1``; member 0's network is also ``module_``.
+    n_features_out_ : int
+        Width of :meth:`transform`'s learned fingerprints.
 
     See Also
     --------
@@ -361,6 +382,17 @@ class GNNClassifier(ClassifierMixin, GNNBase):
 
     def _score_raw(self, net, y_true, y_pred):
         return masked_roc_auc(y_true, y_pred)
+
+    def _combine_outputs(self, raws):
+        """Logits of the members' mean probabilities, so every output method averages probabilities."""
+        if len(raws) == 1:
+            return raws[0]
+        probabilities = np.mean([self._probabilities(raw.astype(np.float64)) for raw in raws], axis=0)
+        with np.errstate(divide="ignore"):
+            if self._task == "multiclass":
+                return np.log(probabilities)  # softmax(log p) = p
+            positive = probabilities if self.target_ndim_ == 2 else probabilities[:, 1:]
+            return np.log(positive) - np.log1p(-positive)
 
     def _outputs_from_raw(self, method, raw, kept, n_input):
         if method == "decision_function":

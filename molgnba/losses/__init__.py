@@ -25,6 +25,7 @@ name                class                     attentive  what it is
 ``"gnba-paper"``    :class:`GNBAPaperLoss`    yes        the paper's equation 14 as written
 ``"gnba-guarded"``  :class:`GNBAGuardedLoss`  yes        attention lowers the loss; entropy weight 1.0
 ``"gnba-hard"``     :class:`GNBAHardLoss`     yes        attention raises the loss; entropy weight 5.0
+``"gaussian-nll"``  :class:`GaussianNLLLoss`  no         mean and variance heads (regression; MVE)
 ==================  ========================  =========  =============================================
 
 :class:`GNBALoss` takes every attention setting as a parameter. A torch loss
@@ -93,12 +94,14 @@ from molgnba.losses._attentive import (
     _normalized_entropy,  # noqa: F401 - imported by benchmarks/perf/gpu_attentive.py
 )
 from molgnba.losses._torch import TorchLoss, as_molecular_loss
+from molgnba.losses._gaussian import GaussianNLLLoss
 
 __all__ = [
     "BENCHMARK_LOSS_VARIANTS", "FocalLoss", "GHMLoss", "GNBAGuardedLoss", "GNBAHardLoss", "GNBALoss",
     "GNBAOutput", "GNBAPaperLoss", "LossDetails", "MaskedLoss", "MolecularLoss", "TASKS", "TorchLoss",
     "as_molecular_loss", "get_loss_class", "label_mask", "list_losses", "make_loss", "per_sample_loss",
     "register_loss", "relative_gradient_norm",
+    "GaussianNLLLoss",
 ]
 
 
