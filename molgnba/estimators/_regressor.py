@@ -38,7 +38,8 @@ class GNNRegressor(RegressorMixin, GNNBase):
     **kwargs
         Every other parameter of :class:`GNNClassifier` (``loss``,
         ``attention_dim``, ..., ``mixed_precision``, ``device``,
-        ``random_state``) and any skorch parameter.
+        ``random_state``, ``lr_schedule``, ``warmup_epochs``,
+        ``head_hidden_dim``, ``descriptors``) and any skorch parameter.
 
     Attributes
     ----------
@@ -48,10 +49,13 @@ class GNNRegressor(RegressorMixin, GNNBase):
     best_epoch_, history_, train_gradient_norm_, train_attention_, invalid_smiles_
         As in :class:`GNNClassifier`; the history has ``valid_rmse`` in the
         units of y.
+    descriptor_names_, descriptor_mean_, descriptor_scale_
+        With ``descriptors``, as in :class:`GNNClassifier`.
 
     See Also
     --------
     GNNClassifier
+    molgnba.presets.get_preset : Named sets of parameters ("paper", "chemprop-like").
 
     Examples
     --------
