@@ -232,6 +232,22 @@ class MolecularGNN(nn.Module):
         ------
         ValueError
             If the batch has no ``descriptors``, or not ``descriptor_dim`` of them.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from torch_geometric.data import Batch
+        >>> from molgnba.featurize import HuFeaturizer, featurize_smiles
+        >>> from molgnba.nn.model import MolecularGNN
+        >>> graphs, _ = featurize_smiles(["CCO", "CC"], HuFeaturizer(), cache=None)
+        >>> batch = Batch.from_data_list(graphs)
+        >>> batch.descriptors = torch.tensor([[46.0, float("nan")], [30.0, 1e6]])
+        >>> model = MolecularGNN(HuFeaturizer.atom_feature_dims, HuFeaturizer.bond_feature_dims,
+        ...                      num_layers=1, hidden_dim=8, descriptor_dim=2,
+        ...                      descriptor_mean=[38.0, 0.0], descriptor_scale=[8.0, 1.0])
+        >>> model.scaled_descriptors(batch)
+        tensor([[ 1.,  0.],
+                [-1., 10.]])
         """
         raw = getattr(batch, "descriptors", None)
         if raw is None:
