@@ -245,3 +245,10 @@ class TestPersistence:
         hits = graph_cache.hits
         clone(fitted).fit(TRAIN, Y)
         assert graph_cache.hits >= hits + len(TRAIN)
+
+
+def test_screening_featurizes_with_the_descriptors(fitted):
+    # molgnba.screening featurizes through the estimator's graph_featurizer(), descriptors included.
+    from molgnba.screening import ChunkPredictor
+
+    np.testing.assert_allclose(ChunkPredictor(fitted).predict(OTHER), fitted.predict(OTHER), rtol=1e-6)
