@@ -246,6 +246,10 @@ INVALID_VALUES = {
     "random_state": "seed",
     "verbose": "loud",
     "standardize_targets": "yes",
+    "lr_schedule": "cosine",
+    "warmup_epochs": -1,
+    "head_hidden_dim": 0,
+    "descriptors": "mordred",
 }
 
 
