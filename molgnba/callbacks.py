@@ -8,6 +8,9 @@
 * :class:`SampleDiagnostics` - each training sample's relative gradient norm
   and attention weight, kept from the best epoch, and the attention entropy
   of every epoch.
+* :class:`NoamLRSchedule` - chemprop's learning-rate schedule (linear
+  warm-up, then exponential decay), set before every training batch;
+  :func:`noam_lr_factor` is its formula.
 
 The metrics themselves (:func:`~molgnba.metrics.masked_roc_auc`,
 :func:`~molgnba.metrics.masked_rmse`) are in :mod:`molgnba.metrics`; importing
@@ -27,7 +30,7 @@ from molgnba.metrics import masked_rmse, masked_roc_auc
 
 __all__ = [
     "BestEpoch", "DivergenceGuard", "SampleDiagnostics", "TrainingCheckpoint", "ValidationScore",
-    "masked_rmse", "masked_roc_auc",
+    "masked_rmse", "masked_roc_auc", "NoamLRSchedule", "noam_lr_factor", "LR_SCHEDULES",
 ]
 
 
@@ -407,3 +410,114 @@ class TrainingCheckpoint(Callback):
         tmp = self.path.with_name(self.path.name + ".tmp")
         torch.save(state, tmp)
         os.replace(tmp, self.path)
+
+
+def noam_lr_factor(step: int, warmup_steps: int, total_steps: int,
+                   initial_factor: float = 0.1, final_factor: float = 0.1) -> float:
+    """The learning rate of training step ``step`` as a multiple of the peak rate.
+
+    chemprop's "Noam-like" schedule (``chemprop.schedulers.build_NoamLike_LRSched``):
+    linear from ``initial_factor`` at step 0 to 1 at ``warmup_steps``, then
+    exponential decay reaching ``final_factor`` at ``total_steps``, and
+    ``final_factor`` after that.
+
+    Parameters
+    ----------
+    step : int
+        Training batches taken so far (0 for the first).
+    warmup_steps : int
+        Steps of the linear warm-up; 0 starts at the peak.
+    total_steps : int
+        Steps at which the decay reaches ``final_factor``.
+    initial_factor, final_factor : float, default=0.1
+        Start and end of the schedule, relative to the peak.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    Two steps of warm-up, decay over the next four:
+
+    >>> from molgnba.callbacks import noam_lr_factor
+    >>> [round(noam_lr_factor(step, 2, 6), 4) for step in range(7)]
+    [0.1, 0.55, 1.0, 0.5623, 0.3162, 0.1778, 0.1]
+    """
+    if step < warmup_steps:
+        return initial_factor + (1.0 - initial_factor) * step / warmup_steps
+    if step < total_steps:
+        return final_factor ** ((step - warmup_steps) / (total_steps - warmup_steps))
+    return final_factor
+
+
+class NoamLRSchedule(Callback):
+    """Set the learning rate before every training batch by :func:`noam_lr_factor`.
+
+    The peak rate of each optimizer parameter group is its rate when the fit
+    starts (the estimator's ``lr``), kept in the group as ``initial_lr``
+    (what torch's schedulers use) so that a resumed or continued fit starts
+    from the same peak. The schedule spans ``max_epochs`` epochs of as many
+    steps as the training iterator has batches, counted from the first epoch
+    of the current ``fit`` (or ``partial_fit``) call; a fit resumed from a
+    checkpoint continues at the epoch it resumes from. Each training batch
+    records its rate in the history as ``lr``
+    (``net.history[:, "batches", :, "lr"]``).
+
+    Parameters
+    ----------
+    warmup_epochs : float, default=2.0
+        Epochs of linear warm-up from ``initial_factor * lr`` to ``lr``.
+    initial_factor, final_factor : float, default=0.1
+        Rate at the first step and at the end of the last epoch, relative
+        to ``lr`` (chemprop: ``init_lr = final_lr = max_lr / 10``).
+
+    Examples
+    --------
+    The estimators install it as ``lr_schedule`` with ``lr_schedule="noam"``:
+
+    >>> from molgnba import GNNRegressor
+    >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"] * 2
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=3, batch_size=7, lr=1e-2,
+    ...                    lr_schedule="noam", warmup_epochs=1, validation_fraction=None,
+    ...                    random_state=0).fit(smiles, list(range(16)))
+    >>> [round(lr, 5) for lr in reg.history[:, "batches", :, "lr"][0]]  # 3 batches per epoch
+    [0.001, 0.004, 0.007]
+    >>> [round(lr, 5) for lr in reg.history[-1, "batches", :, "lr"]]
+    [0.00316, 0.00215, 0.00147]
+    """
+
+    def __init__(self, warmup_epochs: float = 2.0, initial_factor: float = 0.1, final_factor: float = 0.1):
+        self.warmup_epochs = warmup_epochs
+        self.initial_factor = initial_factor
+        self.final_factor = final_factor
+
+    def on_train_begin(self, net, **kwargs):
+        # A checkpoint restores its history after this (TrainingCheckpoint runs later),
+        # so a resumed fit counts its epochs from 0 like the fit it resumes.
+        self.first_epoch_ = len(net.history)
+        self.steps_per_epoch_ = None
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if self.steps_per_epoch_ is None:
+            self.steps_per_epoch_ = max(1, len(net.get_iterator(dataset_train, training=True)))
+        self.batch_in_epoch_ = 0
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        epoch = len(net.history) - 1 - self.first_epoch_
+        step = epoch * self.steps_per_epoch_ + self.batch_in_epoch_
+        warmup_steps = int(round(self.warmup_epochs * self.steps_per_epoch_))
+        total_steps = net.max_epochs * self.steps_per_epoch_
+        factor = noam_lr_factor(step, warmup_steps, total_steps, self.initial_factor, self.final_factor)
+        for group in net.optimizer_.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * factor
+        net.history.record_batch("lr", net.optimizer_.param_groups[0]["lr"])
+        self.batch_in_epoch_ += 1
+
+
+#: Learning-rate schedules by the name the estimators' ``lr_schedule`` takes:
+#: the callback class, or None for a constant rate.
+LR_SCHEDULES = {"constant": None, "noam": NoamLRSchedule}

@@ -165,7 +165,7 @@ class ChunkPredictor:
         if self.torch_threads is not None and self.torch_threads != previous:
             torch.set_num_threads(int(self.torch_threads))
         try:
-            graphs, _ = featurize_smiles(smiles, self.estimator.featurizer, cache=None, n_jobs=self.n_jobs)
+            graphs, _ = featurize_smiles(smiles, self.estimator.graph_featurizer(), cache=None, n_jobs=self.n_jobs)
             if self.return_std:
                 return self.estimator.predict_graphs(graphs, self.method, batch_size=self.batch_size, return_std=True)
             return self.estimator.predict_graphs(graphs, self.method, batch_size=self.batch_size)

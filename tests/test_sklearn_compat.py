@@ -251,6 +251,10 @@ INVALID_VALUES = {
     "n_jobs": "two",
     "uncertainty": "bayesian",
     "n_dropout_samples": 1,
+    "lr_schedule": "cosine",
+    "warmup_epochs": -1,
+    "head_hidden_dim": 0,
+    "descriptors": "mordred",
 }
 REGRESSOR_ONLY = {"standardize_targets", "uncertainty", "n_dropout_samples"}
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from molgnba.losses import BENCHMARK_LOSS_VARIANTS, get_loss_class
+from molgnba.presets import get_preset
 
 __all__ = [
     "CLASSIFICATION_ONLY_LOSSES", "LOSS_VARIANTS", "PAPER_HYPERPARAMETERS", "RunConfig", "plan_runs", "run_benchmark",
@@ -75,8 +76,12 @@ CLASSIFICATION_ONLY_LOSSES = frozenset(
     | {"ghm-30bins"}
 )
 
-#: The paper's set-up (5 layers, 300 hidden, Adam 1e-3, batch 32, 100 epochs).
-PAPER_HYPERPARAMETERS = {"num_layers": 5, "hidden_dim": 300, "lr": 1e-3, "batch_size": 32}
+#: The paper's set-up (5 layers, 300 hidden, Adam 1e-3, batch 32, ...): every parameter of
+#: the "paper" preset (molgnba.presets), so that a run keeps its meaning when the estimators'
+#: defaults change, except the two a RunConfig sets itself (backbone, epochs).
+PAPER_HYPERPARAMETERS = {
+    name: value for name, value in get_preset("paper").items() if name not in ("backbone", "max_epochs")
+}
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ class RunConfig:
     >>> config = RunConfig("esol", "gin", "gnba", seed=0, epochs=50)
     >>> config.key
     'esol-random-gin-gnba-seed0-ep50'
-    >>> config.hyperparameters
+    >>> {name: config.hyperparameters[name] for name in ("num_layers", "hidden_dim", "lr", "batch_size")}
     {'num_layers': 5, 'hidden_dim': 300, 'lr': 0.001, 'batch_size': 32}
     """
 
@@ -169,8 +174,8 @@ def plan_runs(datasets, backbones, losses, seeds, split="random", epochs=100, hy
     ['bbbp-random-gin-plain-seed0-ep20', 'bbbp-random-gin-gnba-seed0-ep20',
      'esol-random-gin-plain-seed0-ep20', 'esol-random-gin-gnba-seed0-ep20',
      'bbbp-random-gin-focal-seed0-ep20']
-    >>> configs[0].hyperparameters
-    {'num_layers': 5, 'hidden_dim': 64, 'lr': 0.001, 'batch_size': 32}
+    >>> {name: configs[0].hyperparameters[name] for name in ("num_layers", "hidden_dim", "lr_schedule")}
+    {'num_layers': 5, 'hidden_dim': 64, 'lr_schedule': 'constant'}
     """
     hyperparameters = {**PAPER_HYPERPARAMETERS, **(hyperparameters or {})}
     unknown = sorted(set(losses) - set(LOSS_VARIANTS))

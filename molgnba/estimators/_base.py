@@ -25,12 +25,14 @@ from skorch.callbacks import ProgressBar
 from skorch.utils import to_tensor
 
 from molgnba.callbacks import BestEpoch, DivergenceGuard, SampleDiagnostics, TrainingCheckpoint, ValidationScore
+from molgnba.callbacks import LR_SCHEDULES
 from molgnba.data import GraphDataset, ValidationSplit, collate_graphs
 from molgnba.estimators._device import AUTOCAST_DTYPES, DevicePrecisionMixin, check_device
 from molgnba.estimators._ensemble import EnsembleMixin
 from molgnba.estimators._validation import check_sample_weight, check_smiles_input, format_invalid, target_array
 from molgnba.exceptions import InvalidParameterError, TrainingDivergedError
 from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer, graph_cache
+from molgnba.featurize._descriptors import DESCRIPTOR_SETS, DescriptorGraphFeaturizer
 from molgnba.losses import MaskedLoss, as_molecular_loss, get_loss_class, list_losses, make_loss
 from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
 from molgnba.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
@@ -111,6 +113,10 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         "verbose": ["verbose"],
         "n_ensemble": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "warmup_epochs": [Interval(numbers.Real, 0, None, closed="left")],
+        "head_hidden_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "descriptors": [StrOptions(set(DESCRIPTOR_SETS)), None],
     }
     _default_task = "binary"
     #: The tasks this estimator may train for (a loss must support one of them).
@@ -154,6 +160,10 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         verbose=0,
         n_ensemble=1,
         n_jobs=None,
+        lr_schedule="constant",
+        warmup_epochs=2,
+        head_hidden_dim=None,
+        descriptors=None,
         **kwargs,
     ):
         kwargs.setdefault("module", MolecularGNN)
@@ -192,6 +202,10 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         self.random_state = random_state
         self.n_ensemble = n_ensemble
         self.n_jobs = n_jobs
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.head_hidden_dim = head_hidden_dim
+        self.descriptors = descriptors
 
     def __setattr__(self, name, value):
         if name == "loss":
@@ -211,6 +225,9 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
             "num_layers", "hidden_dim", "dropout", "pooling", "jumping_knowledge", "train_eps",
             "backbone", "n_outputs", "atom_feature_dims", "bond_feature_dims",
         } & set(self.get_params_for("module"))
+        duplicated |= {"head_hidden_dim", "descriptor_dim", "descriptor_mean", "descriptor_scale"} & set(
+            self.get_params_for("module")
+        )
         if duplicated:
             names = sorted(duplicated)
             raise ValueError(
@@ -236,6 +253,15 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
             jumping_knowledge=self.jumping_knowledge,
             train_eps=self.train_eps,
         )
+        # Passed only when used, so that a module of the user's own need not know them.
+        if self.head_hidden_dim is not None:
+            kwargs["head_hidden_dim"] = self.head_hidden_dim
+        if self.descriptors is not None and hasattr(self, "descriptor_mean_"):
+            kwargs.update(
+                descriptor_dim=len(self.descriptor_mean_),
+                descriptor_mean=self.descriptor_mean_.tolist(),
+                descriptor_scale=self.descriptor_scale_.tolist(),
+            )
         kwargs.update(self.get_params_for("module"))
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
@@ -244,6 +270,56 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
     def _n_network_outputs(self) -> int:
         """Outputs of the network's head: ``n_outputs_``, doubled by the regressor's variance head."""
         return self.n_outputs_
+
+    # ---- molecule descriptors
+    def graph_featurizer(self) -> MoleculeFeaturizer:
+        """The featurizer whose graphs this estimator takes: ``featurizer``, plus ``descriptors``.
+
+        Without ``descriptors`` this is ``featurizer`` itself (resolved from
+        its name). With them, the graphs also carry the molecule
+        descriptors: after fit, exactly the ``descriptor_names_`` the model
+        was trained on. Use it to featurize for :meth:`predict_graphs`.
+
+        Returns
+        -------
+        MoleculeFeaturizer
+
+        Examples
+        --------
+        >>> from molgnba import GNNRegressor
+        >>> GNNRegressor().graph_featurizer()
+        HuFeaturizer()
+        >>> featurizer = GNNRegressor(featurizer="extended", descriptors="rdkit2d").graph_featurizer()
+        >>> featurizer.signature.startswith("extended:1+rdkit2d:")
+        True
+        """
+        featurizer = get_featurizer(self.featurizer)
+        if self.descriptors is None:
+            return featurizer
+        return DescriptorGraphFeaturizer(featurizer, self.descriptors, names=getattr(self, "descriptor_names_", None))
+
+    def _reset_descriptor_state(self) -> None:
+        """Forget the descriptor columns and statistics of an earlier fit (fit learns them anew)."""
+        for name in ("descriptor_names_", "descriptor_mean_", "descriptor_scale_"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def _fit_descriptor_scaling(self, graphs: list) -> None:
+        """Set ``descriptor_mean_`` and ``descriptor_scale_`` from the training graphs, ignoring NaN."""
+        if self.descriptors is None:
+            return
+        values = torch.cat([graph.descriptors for graph in graphs]).numpy().astype(np.float64)
+        with warnings.catch_warnings():  # a column that is NaN for every molecule gives NaN here
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=0)
+            scale = np.nanstd(values, axis=0)
+        mean[~np.isfinite(mean)] = 0.0
+        scale[~(np.isfinite(scale) & (scale > 0))] = 1.0
+        self.descriptor_names_ = list(self.graph_featurizer().names)
+        self.descriptor_mean_, self.descriptor_scale_ = mean, scale
+
+    # ---- end of molecule descriptors
+
 
     # ---- loss (see molgnba.losses)
     def _loss_choice(self) -> tuple:
@@ -445,6 +521,9 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         callbacks = list(super().get_default_callbacks())
         print_log = callbacks.pop()  # PrintLog must come last to print our columns
         callbacks.append(("divergence_guard", DivergenceGuard()))
+        schedule = LR_SCHEDULES[self.lr_schedule] if self.lr_schedule in LR_SCHEDULES else None
+        if schedule is not None:  # before "checkpoint", which may then restore the history
+            callbacks.append(("lr_schedule", schedule(warmup_epochs=self.warmup_epochs)))
         monitor, lower_is_better = self._monitor
         if monitor != "valid_loss":  # skorch already flags the best valid_loss
             callbacks.append(("valid_score", ValidationScore(monitor, self._score_raw, lower_is_better)))
@@ -612,7 +691,9 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         sample_weight = check_sample_weight(sample_weight, len(smiles))
         self._check_target_weighting(y_array)
         self.invalid_smiles_ = []
+        self._reset_descriptor_state()
         graphs, kept = self._featurize(smiles, training=True)
+        self._fit_descriptor_scaling(graphs)
         row_weight = None if sample_weight is None else sample_weight[kept]
         targets = self._prepare_targets(y_array[kept], kept, sample_weight=row_weight)
         weights = self._training_weights(row_weight, targets)
@@ -662,7 +743,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         ``cache=None`` bypasses the process-wide graph cache (screening does, so
         that millions of one-off molecules do not fill it).
         """
-        graphs, invalid = featurize_smiles(smiles, self.featurizer, cache=cache)
+        graphs, invalid = featurize_smiles(smiles, self.graph_featurizer(), cache=cache)
         if invalid and self.invalid_smiles == "raise":
             raise ValueError(
                 format_invalid(invalid)
@@ -859,7 +940,9 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         dict
             ``n_outputs_``, ``n_tasks_``, ``target_ndim_`` and, where set,
             ``task_``, ``best_epoch_``, ``n_train_samples_``,
-            ``stopped_early_``; the classifier adds ``classes_`` (``{"values":
+            ``stopped_early_``, and with ``descriptors`` the
+            ``descriptor_names_``, ``descriptor_mean_`` and
+            ``descriptor_scale_`` (lists); the classifier adds ``classes_`` (``{"values":
             [...], "dtype": str, "kind": str}``), the regressor
             ``target_mean_`` and ``target_scale_`` (lists of floats). Only
             str keys and JSON values (str, int, float, bool, None, lists,
@@ -899,6 +982,10 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
                 state[name] = None if value is None else int(value)
         if hasattr(self, "stopped_early_"):
             state["stopped_early_"] = bool(self.stopped_early_)
+        if hasattr(self, "descriptor_mean_"):
+            state["descriptor_names_"] = list(self.descriptor_names_)
+            for name in ("descriptor_mean_", "descriptor_scale_"):
+                state[name] = np.asarray(getattr(self, name), dtype=np.float64).tolist()
         return state
 
     def set_fitted_state(self, state: dict):
@@ -968,6 +1055,36 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
             attributes["task_"] = state["task_"]
         if isinstance(state.get("stopped_early_"), bool):
             attributes["stopped_early_"] = state["stopped_early_"]
+        attributes.update(self._parse_descriptor_state(state))
+        return attributes
+
+    def _parse_descriptor_state(self, state: dict) -> dict:
+        names = ("descriptor_names_", "descriptor_mean_", "descriptor_scale_")
+        present = [name for name in names if name in state]
+        if not present:
+            if self.descriptors is not None:
+                raise ValueError(
+                    f"descriptors={self.descriptors!r} needs the fitted attributes {', '.join(names)}, "
+                    "which the state does not have"
+                )
+            return {}
+        if len(present) < len(names):
+            missing = sorted(set(names) - set(present))
+            raise ValueError(f"fitted attribute(s) {', '.join(missing)} missing")
+        columns = state["descriptor_names_"]
+        if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
+            raise ValueError("fitted attribute 'descriptor_names_' is not a non-empty list of str")
+        attributes = {"descriptor_names_": list(columns)}
+        for name in ("descriptor_mean_", "descriptor_scale_"):
+            try:
+                values = np.asarray(state[name], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"fitted attribute {name!r} is not a list of numbers") from None
+            if values.shape != (len(columns),) or not np.isfinite(values).all():
+                raise ValueError(f"fitted attribute {name!r} does not have one finite value per descriptor")
+            attributes[name] = values
+        if not (attributes["descriptor_scale_"] > 0).all():
+            raise ValueError("fitted attribute 'descriptor_scale_' must be positive")
         return attributes
 
     def _check_fitted(self):

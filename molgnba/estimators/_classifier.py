@@ -181,6 +181,29 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         cores), each with one torch thread. None or 1 trains them one after
         the other in this process. Results do not depend on it beyond
         floating-point rounding.
+    lr_schedule : {"constant", "noam"}, default="constant"
+        "constant" trains at ``lr`` throughout (the paper). "noam" is
+        chemprop's schedule, set before every training batch: linear warm-up
+        from ``lr / 10`` to ``lr`` over ``warmup_epochs``, then exponential
+        decay to ``lr / 10`` at ``max_epochs`` (see
+        :class:`molgnba.callbacks.NoamLRSchedule`; the rates are in
+        ``history[:, "batches", :, "lr"]``).
+    warmup_epochs : float, default=2
+        Epochs of warm-up of the "noam" schedule; ignored by "constant".
+    head_hidden_dim : int or None, default=None
+        None: one linear layer from the graph embedding to the outputs (the
+        paper). An int: a hidden layer of that width, ReLU and dropout
+        (``dropout``) before the output layer, as chemprop's feed-forward
+        network (300 wide).
+    descriptors : {"rdkit2d"} or None, default=None
+        Molecule-level descriptors joined to the graph embedding before the
+        head. "rdkit2d": RDKit's 2-D descriptors
+        (:func:`molgnba.featurize.rdkit_descriptors`, some 200 columns,
+        about 25 ms per new molecule, computed once per molecule and
+        cached beside its graph). They are standardized with the mean and
+        standard deviation of the molecules passed to ``fit``; a value RDKit
+        cannot compute is set to the mean, and standardized values are
+        clipped to +-10. None: the graph alone (the paper).
     **kwargs
         Any skorch parameter: ``callbacks``, ``train_split``, ``module__*``,
         ``optimizer__*``, ``iterator_train__*``, ``criterion`` (a loss class
@@ -212,11 +235,17 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         ``n_ensemble=1``; member 0's network is also ``module_``.
     n_features_out_ : int
         Width of :meth:`transform`'s learned fingerprints.
+    descriptor_names_ : list of str
+        With ``descriptors``: the descriptor columns, in order.
+    descriptor_mean_, descriptor_scale_ : ndarray of shape (n_descriptors,)
+        With ``descriptors``: their standardization, from the training
+        molecules (NaN ignored; 1 for a constant column).
 
     See Also
     --------
     GNNRegressor : The same model for continuous targets.
     molgnba.GNBALoss : The attentive loss on its own.
+    molgnba.presets.get_preset : Named sets of these parameters ("paper", "chemprop-like").
 
     Examples
     --------

@@ -35,7 +35,12 @@ from molgnba.data import GraphDataset
 __all__ = ["EnsembleMixin"]
 
 # Fitted attributes that encode the targets: the members share the parent's.
-_TARGET_ATTRIBUTES = ("target_ndim_", "n_outputs_", "n_tasks_", "task_", "classes_", "target_mean_", "target_scale_")
+# What fit learns before training and every member shares: the targets' encoding and the
+# descriptors' standardization (members are built before they train).
+_SHARED_FITTED_ATTRIBUTES = (
+    "target_ndim_", "n_outputs_", "n_tasks_", "task_", "classes_", "target_mean_", "target_scale_",
+    "descriptor_names_", "descriptor_mean_", "descriptor_scale_",
+)
 # What the ensemble shows of its first member.
 _MEMBER_ZERO_ATTRIBUTES = (
     "module_", "criterion_", "optimizer_", "history_", "n_tasks_", "best_epoch_", "stopped_early_", "interrupted_",
@@ -103,7 +108,7 @@ class EnsembleMixin:
         member = clone(self).set_params(n_ensemble=1, n_jobs=None, random_state=seed, checkpoint_dir=checkpoint_dir)
         if getattr(self, "uncertainty", None) == "ensemble":
             member.set_params(uncertainty=None)  # a property of the ensemble, not of one network
-        for name in _TARGET_ATTRIBUTES:
+        for name in _SHARED_FITTED_ATTRIBUTES:
             if hasattr(self, name):
                 setattr(member, name, getattr(self, name))
         member.invalid_smiles_ = list(getattr(self, "invalid_smiles_", []))

@@ -63,7 +63,8 @@ class GNNRegressor(RegressorMixin, GNNBase):
     **kwargs
         Every other parameter of :class:`GNNClassifier` but ``class_weight``
         (``loss``, ``attention_dim``, ..., ``mixed_precision``, ``device``,
-        ``random_state``) and any skorch parameter. ``loss`` takes the
+        ``random_state``, ``lr_schedule``, ``warmup_epochs``,
+        ``head_hidden_dim``, ``descriptors``) and any skorch parameter. ``loss`` takes the
         names that support regression (all but "focal").
 
     Attributes
@@ -77,10 +78,13 @@ class GNNRegressor(RegressorMixin, GNNBase):
         squared error of the predicted mean.
     estimators_ : list of GNNRegressor
         With ``n_ensemble > 1``: the members (see :class:`GNNClassifier`).
+    descriptor_names_, descriptor_mean_, descriptor_scale_
+        With ``descriptors``, as in :class:`GNNClassifier`.
 
     See Also
     --------
     GNNClassifier
+    molgnba.presets.get_preset : Named sets of parameters ("paper", "chemprop-like").
 
     Examples
     --------

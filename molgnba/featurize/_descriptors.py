@@ -1,15 +1,18 @@
-"""Molecule-level features for classical baselines: RDKit 2-D descriptors, Morgan counts."""
+"""Molecule-level features: RDKit 2-D descriptors, Morgan counts, and graphs that carry descriptors."""
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import numbers
 import warnings
 
 import numpy as np
+import torch
 from rdkit import Chem, rdBase
 from rdkit.Chem import Descriptors, rdFingerprintGenerator
 
+from molgnba.featurize._featurizers import MoleculeFeaturizer, get_featurizer
 from molgnba.featurize._validity import InvalidSmiles, parse_in_blocked_log
 
 # How many invalid inputs an error message lists before "... and N more".
@@ -155,21 +158,14 @@ def rdkit_descriptors(smiles_or_mols, names=None) -> np.ndarray:
     """
     functions = _descriptor_functions(names)
     mols = _as_mols(smiles_or_mols, name="smiles_or_mols")
-    values = np.full((len(mols), len(functions)), np.nan, dtype=np.float64)
+    out = np.full((len(mols), len(functions)), np.nan, dtype=np.float32)
     # Some descriptors log RDKit warnings per molecule (e.g. about lone hydrogens); what
     # matters to the caller is the NaN report below.
     with rdBase.BlockLogs():
         for row, mol in enumerate(mols):
-            for column, (_, function) in enumerate(functions):
-                try:
-                    values[row, column] = float(function(mol))
-                except Exception:  # RDKit raises assorted types (e.g. BCUT2D on salts); NaN it is
-                    pass
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = values.astype(np.float32)
-    bad = ~np.isfinite(out)
+            out[row] = _descriptor_row(mol, functions)
+    bad = np.isnan(out)
     if bad.any():
-        out[bad] = np.nan
         counts = bad.sum(axis=0)
         report = ", ".join(f"{functions[j][0]} ({counts[j]})" for j in np.flatnonzero(counts))
         warnings.warn(
@@ -179,6 +175,92 @@ def rdkit_descriptors(smiles_or_mols, names=None) -> np.ndarray:
             stacklevel=2,
         )
     return out
+
+
+def _descriptor_row(mol: Chem.Mol, functions) -> np.ndarray:
+    """One molecule's descriptors as float32; NaN where one raises, is not finite or overflows float32."""
+    values = np.full(len(functions), np.nan, dtype=np.float64)
+    for column, (_, function) in enumerate(functions):
+        try:
+            values[column] = float(function(mol))
+        except Exception:  # RDKit raises assorted types (e.g. BCUT2D on salts); NaN it is
+            pass
+    with np.errstate(over="ignore", invalid="ignore"):
+        row = values.astype(np.float32)
+    row[~np.isfinite(row)] = np.nan
+    return row
+
+
+#: Molecule-level descriptor sets an estimator can join to the graph embedding
+#: (``descriptors=``): name -> the function giving that set's descriptor names.
+DESCRIPTOR_SETS = {"rdkit2d": rdkit_descriptor_names}
+
+
+class DescriptorGraphFeaturizer(MoleculeFeaturizer):
+    """A graph featurizer whose graphs also carry molecule-level descriptors.
+
+    The graph is the wrapped featurizer's; its ``descriptors`` attribute is
+    a float32 tensor of shape ``1 x len(names)`` (so a batch of ``B`` graphs
+    has ``B x len(names)``), NaN where RDKit gives no finite float32 value.
+    Values are raw: the network standardizes them (see
+    :meth:`molgnba.nn.MolecularGNN.scaled_descriptors`). The signature names
+    the graph featurizer, the descriptor set and a digest of the names, so
+    the graph cache keeps these graphs apart from the plain ones.
+
+    Parameters
+    ----------
+    featurizer : str or MoleculeFeaturizer
+        The graph featurizer (a registry name or an instance).
+    descriptors : {"rdkit2d"}, default="rdkit2d"
+        A key of :data:`DESCRIPTOR_SETS`.
+    names : sequence of str or None, default=None
+        The descriptors, in column order; None takes every name of the set
+        in this installation (for "rdkit2d": :func:`rdkit_descriptor_names`).
+
+    Examples
+    --------
+    >>> from molgnba.featurize import HuFeaturizer, featurize_smiles
+    >>> from molgnba.featurize._descriptors import DescriptorGraphFeaturizer
+    >>> featurizer = DescriptorGraphFeaturizer("hu2019", names=["MolWt", "RingCount"])
+    >>> graphs, _ = featurize_smiles(["CCO", "c1ccccc1"], featurizer, cache=None)
+    >>> graphs[1].descriptors
+    tensor([[78.1140,  1.0000]])
+    >>> featurizer.signature.startswith("hu2019:1+rdkit2d:2:"), featurizer.atom_feature_dims == HuFeaturizer.atom_feature_dims
+    (True, True)
+    """
+
+    name = "descriptor-graph"
+
+    def __init__(self, featurizer="hu2019", descriptors="rdkit2d", names=None):
+        if descriptors not in DESCRIPTOR_SETS:
+            raise ValueError(f"unknown descriptors {descriptors!r}; valid names are {sorted(DESCRIPTOR_SETS)}")
+        self.featurizer = get_featurizer(featurizer)
+        self.descriptors = descriptors
+        self.names = list(DESCRIPTOR_SETS[descriptors]() if names is None else names)
+        self._functions = _descriptor_functions(self.names)
+        self.atom_feature_dims = list(self.featurizer.atom_feature_dims)
+        self.bond_feature_dims = list(self.featurizer.bond_feature_dims)
+
+    def __call__(self, mol: Chem.Mol):
+        graph = self.featurizer(mol)
+        with rdBase.BlockLogs():
+            graph.descriptors = torch.from_numpy(_descriptor_row(mol, self._functions)).reshape(1, -1)
+        return graph
+
+    def __getstate__(self):  # the descriptor functions are looked up again where it is unpickled
+        return {key: value for key, value in vars(self).items() if key != "_functions"}
+
+    def __setstate__(self, state):
+        vars(self).update(state)
+        self._functions = _descriptor_functions(self.names)
+
+    @property
+    def signature(self) -> str:
+        digest = hashlib.sha1("\n".join(self.names).encode()).hexdigest()[:10]
+        return f"{self.featurizer.signature}+{self.descriptors}:{len(self.names)}:{digest}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.featurizer!r}, {self.descriptors!r}, <{len(self.names)} names>)"
 
 
 def morgan_count_fingerprint(smiles, radius=2, n_bits=2048) -> np.ndarray:
