@@ -30,6 +30,7 @@ import pandas as pd
 
 
 from molgnba.metrics import masked_rmse, masked_roc_auc
+from molgnba.presets import get_preset
 
 
 def score_predictions(y_true, predictions, task: str) -> float:
@@ -44,6 +45,10 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
     "default": {},
     # The call in our README: the paper's backbone, everything else default.
     "readme-gin": {"backbone": "gin", "attentive_loss": True},
+    # Candidates for the new default (issue 25), chosen between on validation scores.
+    "chemprop-like": {**get_preset("chemprop-like"), "attentive_loss": False},
+    "chemprop-like-gnba": {**get_preset("chemprop-like"), "attentive_loss": True},
+    "chemprop-like-descriptors": {**get_preset("chemprop-like"), "attentive_loss": False, "descriptors": "rdkit2d"},
 }
 
 
