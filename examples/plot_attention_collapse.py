@@ -20,7 +20,7 @@ It fits BBBP four times: the paper's loss as written
 stronger guard that also raises the softmax temperature and decays the
 attention weights, all three with the attention trained to lower the loss;
 and the estimators' default, whose attention is trained to *raise* it
-(``adversarial_attention=True``, entropy price 5), so that its weight goes
+(``loss="gnba-hard"``, entropy price 5), so that its weight goes
 to the hard molecules. ``MOLGNBA_EXAMPLE_EPOCHS`` shortens training.
 """
 
@@ -38,13 +38,12 @@ from molgnba.plotting import plot_attention_vs_gradient_norm
 epochs = int(os.environ.get("MOLGNBA_EXAMPLE_EPOCHS", 20))
 smiles, y = load_moleculenet("bbbp", return_X_y=True)
 
-lowering = dict(adversarial_attention=False)
 variants = {
-    "paper (no guard)": dict(lowering, attention_entropy_weight=0.0),
-    "entropy guard": dict(lowering, attention_entropy_weight=1.0),
-    "strong guard": dict(lowering, attention_entropy_weight=1.0, attention_temperature=5.0,
+    "paper (no guard)": dict(loss="gnba-paper"),
+    "entropy guard": dict(loss="gnba-guarded", attention_entropy_weight=1.0),
+    "strong guard": dict(loss="gnba-guarded", attention_entropy_weight=1.0, attention_temperature=5.0,
                          attention_weight_decay=0.1),
-    "adversarial (default)": dict(adversarial_attention=True, attention_entropy_weight=5.0),
+    "adversarial (default)": dict(loss="gnba-hard", attention_entropy_weight=5.0),
 }
 
 # %%
