@@ -52,8 +52,9 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
 }
 
 
-def _validation_score(estimator) -> float:
-    monitor = "valid_rmse" if estimator._estimator_type == "regressor" else "valid_roc_auc"
+def _validation_score(estimator, task: str) -> float:
+    """The score the estimator's model selection saw at its best epoch (its own validation rows)."""
+    monitor = "valid_rmse" if task == "regression" else "valid_roc_auc"
     history = estimator.history_
     epoch = (estimator.best_epoch_ or len(history)) - 1
     return float(history[epoch][monitor])
@@ -80,7 +81,7 @@ def fit_molgnba(config: str, split, threads: int = 1) -> dict:
         predictions = estimator.predict_proba(test_smiles)[:, 1]
     return {
         "fit_seconds": fit_seconds,
-        "valid_score": _validation_score(estimator),
+        "valid_score": _validation_score(estimator, split.task),
         "test_score": score_predictions(test_y, predictions, split.task),
         "epochs": len(estimator.history_),
         "best_epoch": estimator.best_epoch_,
