@@ -779,6 +779,18 @@ def _add_fit_parser(commands) -> None:
     fit.set_defaults(handler=_fit)
 
 
+def _add_model_on_csv_arguments(parser, done_to_rows: str) -> None:
+    """The arguments of the commands that run a saved model over a CSV in chunks (predict, fingerprint)."""
+    parser.add_argument("model", help="model file written by 'molgnba fit' or save_model")
+    parser.add_argument("data", help="CSV file with a SMILES column")
+    parser.add_argument("-o", "--output", required=True, help="CSV file to write")
+    parser.add_argument("--smiles-column",
+                        help="column of SMILES strings [the one the model was trained on, else smiles]")
+    parser.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
+                        help=f"rows read, {done_to_rows} and written at a time [{DEFAULT_CHUNK_SIZE}]")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N or auto [the saved device if available, else cpu]")
+
+
 def _add_predict_parser(commands) -> None:
     """``molgnba predict``: add a model's predictions to a CSV (:func:`molgnba.screening.predict_file`)."""
     predict = commands.add_parser(
@@ -791,14 +803,7 @@ def _add_predict_parser(commands) -> None:
         epilog=_PREDICT_EXAMPLES + "\n" + _EXIT_CODES,
         formatter_class=_Formatter,
     )
-    predict.add_argument("model", help="model file written by 'molgnba fit' or save_model")
-    predict.add_argument("data", help="CSV file with a SMILES column")
-    predict.add_argument("-o", "--output", required=True, help="CSV file to write")
-    predict.add_argument("--smiles-column",
-                         help="column of SMILES strings [the one the model was trained on, else smiles]")
-    predict.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
-                         help=f"rows read, predicted and written at a time [{DEFAULT_CHUNK_SIZE}]")
-    predict.add_argument("--device", help="cpu, cuda, cuda:N or auto [the saved device if available, else cpu]")
+    _add_model_on_csv_arguments(predict, "predicted")
     predict.add_argument("--uncertainty", action="store_true",
                          help="add <target>_std, the standard deviation of each prediction (models fitted with "
                               "--uncertainty)")
@@ -818,15 +823,7 @@ def _add_fingerprint_parser(commands) -> None:
         epilog=_FINGERPRINT_EXAMPLES + "\n" + _EXIT_CODES,
         formatter_class=_Formatter,
     )
-    fingerprint.add_argument("model", help="model file written by 'molgnba fit' or save_model")
-    fingerprint.add_argument("data", help="CSV file with a SMILES column")
-    fingerprint.add_argument("-o", "--output", required=True, help="CSV file to write")
-    fingerprint.add_argument("--smiles-column",
-                             help="column of SMILES strings [the one the model was trained on, else smiles]")
-    fingerprint.add_argument("--chunk-size", type=_positive_int, default=DEFAULT_CHUNK_SIZE, metavar="N",
-                             help=f"rows read, computed and written at a time [{DEFAULT_CHUNK_SIZE}]")
-    fingerprint.add_argument("--device",
-                             help="cpu, cuda, cuda:N or auto [the saved device if available, else cpu]")
+    _add_model_on_csv_arguments(fingerprint, "computed")
     fingerprint.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     fingerprint.set_defaults(handler=_fingerprint)
 

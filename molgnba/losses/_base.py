@@ -286,6 +286,28 @@ class LossDetails:
     entropy: torch.Tensor | None
 
 
+def _sample_weighted_details(loss: torch.Tensor, mask: torch.Tensor, gradient_norm: torch.Tensor,
+                             sample_weight) -> LossDetails:
+    """The details of a loss whose samples count by their ``sample_weight`` alone (no attention).
+
+    ``loss``, ``mask`` and ``gradient_norm`` are ``B x T``; entries outside the
+    mask (missing labels, zero weights) are zero in ``per_sample`` and
+    ``gradient_norm``.
+    """
+    weight = None
+    if sample_weight is not None:
+        weight = _check_sample_weight(sample_weight, loss)
+        mask = mask & (weight > 0)
+    return LossDetails(
+        loss=_weighted_mean(loss, mask, weight),
+        per_sample=torch.where(mask, loss, torch.zeros_like(loss)).detach(),
+        mask=mask,
+        gradient_norm=torch.where(mask, gradient_norm, torch.zeros_like(gradient_norm)),
+        weights=None,
+        entropy=None,
+    )
+
+
 class MolecularLoss(nn.Module, abc.ABC):
     """Base class of the losses: one contract for masks, sample weights and diagnostics.
 
@@ -427,16 +449,5 @@ class MaskedLoss(MolecularLoss):
 
     def forward_details(self, input: torch.Tensor, target: torch.Tensor, sample_weight=None) -> LossDetails:
         loss, mask = per_sample_loss(input, target, self.task)
-        weight = None
-        if sample_weight is not None:
-            weight = _check_sample_weight(sample_weight, loss)
-            mask = mask & (weight > 0)
         gradient_norm = relative_gradient_norm(input.detach(), target, self.task)
-        return LossDetails(
-            loss=_weighted_mean(loss, mask, weight),
-            per_sample=torch.where(mask, loss, torch.zeros_like(loss)).detach(),
-            mask=mask,
-            gradient_norm=torch.where(mask, gradient_norm, torch.zeros_like(gradient_norm)),
-            weights=None,
-            entropy=None,
-        )
+        return _sample_weighted_details(loss, mask, gradient_norm, sample_weight)

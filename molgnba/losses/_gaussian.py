@@ -13,8 +13,7 @@ import torch.nn.functional as F
 from molgnba.losses._base import (
     LossDetails,
     MolecularLoss,
-    _check_sample_weight,
-    _weighted_mean,
+    _sample_weighted_details,
     relative_gradient_norm,
 )
 from molgnba.losses._registry import register_loss
@@ -122,19 +121,8 @@ class GaussianNLLLoss(MolecularLoss):
         filled = torch.where(mask, target, torch.zeros_like(target))
         loss = 0.5 * (torch.log(variance) + (mean - filled) ** 2 / variance)
         loss = torch.where(mask, loss, torch.zeros_like(loss))
-        weight = None
-        if sample_weight is not None:
-            weight = _check_sample_weight(sample_weight, loss)
-            mask = mask & (weight > 0)
         gradient_norm = relative_gradient_norm(mean.detach(), target, "regression")
-        return LossDetails(
-            loss=_weighted_mean(loss, mask, weight),
-            per_sample=torch.where(mask, loss, torch.zeros_like(loss)).detach(),
-            mask=mask,
-            gradient_norm=torch.where(mask, gradient_norm, torch.zeros_like(gradient_norm)),
-            weights=None,
-            entropy=None,
-        )
+        return _sample_weighted_details(loss, mask, gradient_norm, sample_weight)
 
     def extra_repr(self) -> str:
         return f"task={self.task!r}, min_variance={self.min_variance}"

@@ -12,9 +12,8 @@ from molgnba.losses._base import (
     LossDetails,
     MolecularLoss,
     _as_2d,
-    _check_sample_weight,
     _check_task,
-    _weighted_mean,
+    _sample_weighted_details,
     relative_gradient_norm,
 )
 from molgnba.losses._registry import make_loss
@@ -101,20 +100,7 @@ class TorchLoss(MolecularLoss):
                 f"{self.loss_fn!r} returned shape {tuple(output.shape)}; expected a scalar or one loss "
                 f"per sample and task, shape {tuple(mask.shape)}"
             )
-        loss = output.reshape(mask.shape)
-        weight = None
-        if sample_weight is not None:
-            weight = _check_sample_weight(sample_weight, loss)
-            mask = mask & (weight > 0)
-        zeros = torch.zeros_like(loss)
-        return LossDetails(
-            loss=_weighted_mean(loss, mask, weight),
-            per_sample=torch.where(mask, loss, zeros).detach(),
-            mask=mask,
-            gradient_norm=torch.where(mask, gradient_norm, torch.zeros_like(gradient_norm)),
-            weights=None,
-            entropy=None,
-        )
+        return _sample_weighted_details(output.reshape(mask.shape), mask, gradient_norm, sample_weight)
 
     def _from_scalar(self, output, input, filled, mask, gradient_norm, sample_weight) -> LossDetails:
         if sample_weight is not None:

@@ -89,6 +89,23 @@ class GINEdgeConv(MessagePassing):
         return F.relu(x_j + edge_embedding)
 
 
+def _self_loop_code(bond_feature_dims: Sequence[int]) -> torch.Tensor:
+    """The bond codes a self-loop carries: the last ("other") code of each bond column."""
+    return torch.tensor([dim - 1 for dim in bond_feature_dims], dtype=torch.long)
+
+
+def _self_looped_bond_embedding(conv, num_nodes: int, edge_index, edge_attr):
+    """``edge_index`` with a self-loop on every atom, and each edge's bond embedding per head.
+
+    ``conv`` is an attention convolution of this module (``heads``,
+    ``hidden_dim``, ``bond_embedding``, buffer ``self_loop_code``); the
+    embedding has shape ``E' x heads x hidden_dim``.
+    """
+    edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
+    edge_attr = torch.cat([edge_attr, conv.self_loop_code.expand(num_nodes, -1)], dim=0)
+    return edge_index, conv.bond_embedding(edge_attr).view(-1, conv.heads, conv.hidden_dim)
+
+
 class GATEdgeConv(MessagePassing):
     """Graph attention with bond embeddings in both scores and messages (Hu et al., 2019).
 
@@ -144,15 +161,10 @@ class GATEdgeConv(MessagePassing):
         self.bias = nn.Parameter(torch.zeros(hidden_dim))
         nn.init.xavier_uniform_(self.weight.weight)
         nn.init.xavier_uniform_(self.attention)
-        self.register_buffer(
-            "self_loop_code", torch.tensor([dim - 1 for dim in bond_feature_dims], dtype=torch.long)
-        )
+        self.register_buffer("self_loop_code", _self_loop_code(bond_feature_dims))
 
     def forward(self, x, edge_index, edge_attr):
-        num_nodes = x.size(0)
-        edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
-        edge_attr = torch.cat([edge_attr, self.self_loop_code.expand(num_nodes, -1)], dim=0)
-        edge_embedding = self.bond_embedding(edge_attr).view(-1, self.heads, self.hidden_dim)
+        edge_index, edge_embedding = _self_looped_bond_embedding(self, x.size(0), edge_index, edge_attr)
         h = self.weight(x).view(-1, self.heads, self.hidden_dim)
         out = self.propagate(edge_index, x=h, edge_embedding=edge_embedding)
         return out.mean(dim=1) + self.bias
@@ -229,15 +241,10 @@ class GATv2EdgeConv(MessagePassing):
         nn.init.xavier_uniform_(self.weight_target.weight)
         nn.init.xavier_uniform_(self.weight_source.weight)
         nn.init.xavier_uniform_(self.attention)
-        self.register_buffer(
-            "self_loop_code", torch.tensor([dim - 1 for dim in bond_feature_dims], dtype=torch.long)
-        )
+        self.register_buffer("self_loop_code", _self_loop_code(bond_feature_dims))
 
     def forward(self, x, edge_index, edge_attr):
-        num_nodes = x.size(0)
-        edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
-        edge_attr = torch.cat([edge_attr, self.self_loop_code.expand(num_nodes, -1)], dim=0)
-        edge_embedding = self.bond_embedding(edge_attr).view(-1, self.heads, self.hidden_dim)
+        edge_index, edge_embedding = _self_looped_bond_embedding(self, x.size(0), edge_index, edge_attr)
         receiver = self.weight_target(x).view(-1, self.heads, self.hidden_dim)
         sender = self.weight_source(x).view(-1, self.heads, self.hidden_dim)
         out = self.propagate(edge_index, receiver=receiver, sender=sender, edge_embedding=edge_embedding)
