@@ -125,9 +125,6 @@ def bbbp(shared_data_dir):
 # --- tiny molecule sets --------------------------------------------------------------
 # The one parameter set of a tiny model: fits in well under a second on one thread.
 TINY = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
-# For the few tests whose assertion needs a message to travel more than one bond
-# (or a layer to feed another: residuals, jumping knowledge, GAT heads between layers).
-TINY_TWO_HOPS = {**TINY, "num_layers": 2}
 
 # Small molecules that cover the featurizer's edge cases (a salt, stereo, isotopes,
 # a single atom, no bonds), used across the suite.
