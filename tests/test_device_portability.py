@@ -12,10 +12,10 @@ import pickle
 import pytest
 import torch
 
-from molgnba import GNNClassifier, GNNRegressor
+from molgnba import GNNRegressor
 
-SMILES = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"] * 4
-LABELS = [0, 1, 1, 1, 0, 0, 0, 1] * 4
+from conftest import TINY, TINY_SMILES, TINY_TARGETS
+
 
 
 def _tensors(obj, path="estimator", seen=None):
@@ -40,20 +40,20 @@ def _tensors(obj, path="estimator", seen=None):
     return found
 
 
-@pytest.mark.parametrize(
-    "estimator, y",
-    [
-        (GNNClassifier(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0), LABELS),
-        (GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0, patience=1), [float(len(s)) for s in SMILES]),
-    ],
-)
-def test_pickled_state_holds_no_tensor_outside_the_device_mapped_attributes(estimator, y):
-    estimator.fit(SMILES, y)
+@pytest.fixture(scope="module")
+def regressor_with_early_stopping():
+    # patience adds the early-stopping callback, whose state is pickled too.
+    return GNNRegressor(**TINY, patience=1).fit(TINY_SMILES, TINY_TARGETS)
+
+
+@pytest.mark.parametrize("fitted", ["tiny_classifier", "tiny_multitask_classifier", "regressor_with_early_stopping"])
+def test_pickled_state_holds_no_tensor_outside_the_device_mapped_attributes(fitted, request):
+    estimator = request.getfixturevalue(fitted)
     state = estimator.__getstate__()
     state.pop("__cuda_dependent_attributes__")
     assert _tensors(state) == []
     restored = pickle.loads(pickle.dumps(estimator))
-    assert (restored.predict(SMILES) == estimator.predict(SMILES)).all()
+    assert (restored.predict(TINY_SMILES) == estimator.predict(TINY_SMILES)).all()
 
 
 @pytest.mark.gpu
@@ -63,8 +63,7 @@ def test_gpu_fitted_pickle_loads_with_cuda_hidden(tmp_path):
     import subprocess
     import sys
 
-    reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0, device="cuda")
-    reg.fit(SMILES, [float(len(s)) for s in SMILES])
+    reg = GNNRegressor(**TINY, device="cuda").fit(TINY_SMILES, TINY_TARGETS)
     path = tmp_path / "model.pkl"
     path.write_bytes(pickle.dumps(reg))
     code = f"import pickle; m = pickle.load(open({str(path)!r}, 'rb')); print(m.device_, m.predict(['CCO']))"
@@ -78,13 +77,12 @@ def test_gpu_fitted_pickle_loads_with_cuda_hidden(tmp_path):
 def test_cuda_requested_without_cuda_fails_before_training(device):
     estimator = GNNRegressor(device=device)
     with pytest.raises(ValueError, match=r"0 CUDA device\(s\); use device='auto'"):
-        estimator.fit(SMILES, [float(len(s)) for s in SMILES])
+        estimator.fit(TINY_SMILES, TINY_TARGETS)
     assert not estimator.initialized_
 
 
 def test_auto_device_trains_where_it_can():
-    estimator = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, device="auto")
-    estimator.fit(SMILES, [float(len(s)) for s in SMILES])
+    estimator = GNNRegressor(**{**TINY, "max_epochs": 1}, device="auto").fit(TINY_SMILES, TINY_TARGETS)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert estimator.device_ == expected and estimator.device == "auto"
     assert next(estimator.module_.parameters()).device.type == expected

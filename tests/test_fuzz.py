@@ -18,7 +18,10 @@ examples on the target problems, and the featurizer with many more.
 How many cases each property ran is counted in :data:`CASES`; with the
 environment variable ``MOLGNBA_FUZZ_REPORT`` set to a path, the counts are
 written there as JSON at module teardown (merged across pytest-xdist workers).
-``MOLGNBA_FUZZ_SCALE`` multiplies every ``max_examples`` (default 1)::
+Every ``max_examples`` below is multiplied by a scale: the loaded hypothesis
+profile's ``max_examples`` over hypothesis' default of 100 (tests/conftest.py
+loads "full", scale 1, for the full suite and "fast", scale 0.1, for
+``-m "not slow"``), or ``MOLGNBA_FUZZ_SCALE`` when set::
 
     MOLGNBA_FUZZ_REPORT=/tmp/fuzz.json .venv/bin/python -m pytest tests/test_fuzz.py -q -n 2 -p no:cacheprovider
 """
@@ -26,6 +29,7 @@ written there as JSON at module teardown (merged across pytest-xdist workers).
 from __future__ import annotations
 
 import collections
+import copy
 import json
 import math
 import os
@@ -62,8 +66,13 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
 from molgnba import GNNClassifier, GNNRegressor  # noqa: E402
 from molgnba.featurize import check_smiles, featurize_smiles, get_featurizer  # noqa: E402
 
+from conftest import TINY, TINY_SMILES  # noqa: E402
+
 # --------------------------------------------------------------------------- settings
-SCALE = float(os.environ.get("MOLGNBA_FUZZ_SCALE", "1"))
+HYPOTHESIS_DEFAULT_MAX_EXAMPLES = 100
+SCALE = float(
+    os.environ.get("MOLGNBA_FUZZ_SCALE", settings().max_examples / HYPOTHESIS_DEFAULT_MAX_EXAMPLES)
+)
 
 
 def examples(n: int) -> int:
@@ -142,15 +151,9 @@ def fuzz_report():
 
 
 # --------------------------------------------------------------------------- data
-# Valid training molecules (conftest.TINY_SMILES, repeated here so that this
-# module does not depend on how conftest is importable).
-TRAIN_SMILES = [
-    "CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N",
-    "[Na+].[Cl-]", "C[C@H](N)C(=O)O", "F/C=C/F", "[2H]C", "C", "O=C=O", "C1CCCCC1", "CS(=O)(=O)C",
-]
-TRAIN_LABELS = [0, 1] * 8
-TRAIN_TARGETS = np.linspace(-2.0, 3.0, len(TRAIN_SMILES))
-TINY = dict(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+# Valid training molecules.
+TRAIN_SMILES = TINY_SMILES
+TRAIN_LABELS = [0, 1] * 8  # numbers: the oracle compares predicted labels as floats
 
 # Seeds for mutation when the shared MoleculeNet data is absent.
 FALLBACK_POOL = TRAIN_SMILES + [
@@ -183,14 +186,16 @@ def pool(request):
 
 
 @pytest.fixture(scope="module")
-def models():
-    """One tiny fitted classifier and regressor per ``invalid_smiles`` mode."""
-    fitted = {}
+def models(tiny_regressor):
+    """One tiny fitted classifier and regressor per ``invalid_smiles`` mode (which only
+    ``predict`` reads): copies of the shared tiny regressor, and of a classifier of 0/1 labels."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for mode in ("raise", "skip"):
-            fitted["clf", mode] = GNNClassifier(invalid_smiles=mode, **TINY).fit(TRAIN_SMILES, TRAIN_LABELS)
-            fitted["reg", mode] = GNNRegressor(invalid_smiles=mode, **TINY).fit(TRAIN_SMILES, TRAIN_TARGETS)
+        classifier = GNNClassifier(**TINY).fit(TRAIN_SMILES, TRAIN_LABELS)
+    fitted = {}
+    for mode in ("raise", "skip"):
+        fitted["clf", mode] = copy.deepcopy(classifier).set_params(invalid_smiles=mode)
+        fitted["reg", mode] = copy.deepcopy(tiny_regressor).set_params(invalid_smiles=mode)
     return fitted
 
 

@@ -7,6 +7,7 @@ device, and on a GPU by the ``gpu``-marked test.
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -16,15 +17,12 @@ from skorch.callbacks import Callback
 
 from molgnba import GNNClassifier, GNNRegressor
 
-TINY = dict(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0)
+from conftest import TINY, TINY_SMILES, TINY_TARGETS
 
 
 @pytest.fixture(scope="module")
-def esol_head(shared_data_dir):
-    import pandas as pd
-
-    frame = pd.read_csv(shared_data_dir / "esol.csv").head(60)
-    return frame["smiles"].tolist(), frame["logSolubility"].to_numpy(dtype=float)
+def tiny_data():
+    return TINY_SMILES, TINY_TARGETS
 
 
 class LinearOutputDtypes:
@@ -44,8 +42,8 @@ class LinearOutputDtypes:
 
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
-def test_fit_and_predict_in_reduced_precision(esol_head, precision):
-    smiles, y = esol_head
+def test_fit_and_predict_in_reduced_precision(tiny_data, precision):
+    smiles, y = tiny_data
     reg = GNNRegressor(mixed_precision=precision, **TINY).fit(smiles, y)
     recorder = LinearOutputDtypes(reg.module_)
     predictions = reg.predict(smiles)
@@ -58,18 +56,17 @@ def test_fit_and_predict_in_reduced_precision(esol_head, precision):
     assert np.isfinite(reg.train_gradient_norm_[~np.isnan(reg.train_gradient_norm_)]).all()
 
 
-def test_float32_by_default(esol_head):
-    smiles, y = esol_head
-    reg = GNNRegressor(**TINY).fit(smiles, y)
-    recorder = LinearOutputDtypes(reg.module_)
-    reg.predict(smiles[:5])
+def test_float32_by_default(tiny_regressor):
+    assert tiny_regressor.mixed_precision is None
+    recorder = LinearOutputDtypes(tiny_regressor.module_)
+    tiny_regressor.predict(TINY_SMILES[:5])
     recorder.remove()
     assert recorder.dtypes == {torch.float32}
 
 
-def test_bfloat16_prediction_is_close_to_float32(esol_head):
-    smiles, y = esol_head
-    reg = GNNRegressor(**TINY).fit(smiles, y)
+def test_bfloat16_prediction_is_close_to_float32(tiny_regressor):
+    smiles, y = TINY_SMILES, TINY_TARGETS
+    reg = copy.deepcopy(tiny_regressor)
     exact = reg.predict(smiles)
     reg.set_params(mixed_precision="bfloat16")
     approximate = reg.predict(smiles)
@@ -78,7 +75,7 @@ def test_bfloat16_prediction_is_close_to_float32(esol_head):
     assert np.max(np.abs(exact - approximate)) < 0.1 * np.std(y)
 
 
-def test_float16_gradients_are_unscaled_before_callbacks(esol_head):
+def test_float16_gradients_are_unscaled_before_callbacks(tiny_data):
     """Gradient clipping and other on_grad_computed callbacks see true gradients."""
 
     class GradientNorms(Callback):
@@ -90,7 +87,7 @@ def test_float16_gradients_are_unscaled_before_callbacks(esol_head):
             grads = [p.grad for _, p in named_parameters if p.grad is not None]
             self.norms.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
 
-    smiles, y = esol_head
+    smiles, y = tiny_data
     norms = {}
     for precision in (None, "float16"):
         recorder = GradientNorms()
@@ -100,8 +97,8 @@ def test_float16_gradients_are_unscaled_before_callbacks(esol_head):
     assert norms["float16"] == pytest.approx(norms[None], rel=0.5)
 
 
-def test_float16_model_pickles_and_trains_on(esol_head):
-    smiles, y = esol_head
+def test_float16_model_pickles_and_trains_on(tiny_data):
+    smiles, y = tiny_data
     clf = GNNClassifier(mixed_precision="float16", **TINY).fit(smiles, y > np.median(y))
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(smiles), clf.predict_proba(smiles))
@@ -110,8 +107,8 @@ def test_float16_model_pickles_and_trains_on(esol_head):
     assert np.isfinite(restored.predict_proba(smiles)).all()
 
 
-def test_invalid_precision_is_refused_before_training(esol_head):
-    smiles, y = esol_head
+def test_invalid_precision_is_refused_before_training(tiny_data):
+    smiles, y = tiny_data
     with pytest.raises(ValueError, match="mixed_precision"):
         GNNRegressor(mixed_precision="fp8", **TINY).fit(smiles, y)
 
@@ -119,7 +116,7 @@ def test_invalid_precision_is_refused_before_training(esol_head):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
-def test_mixed_precision_on_gpu(esol_head, precision):
-    smiles, y = esol_head
+def test_mixed_precision_on_gpu(tiny_data, precision):
+    smiles, y = tiny_data
     reg = GNNRegressor(mixed_precision=precision, device="cuda", **TINY).fit(smiles, y)
     assert np.isfinite(reg.predict(smiles)).all()

@@ -58,6 +58,7 @@ def assert_sorted_int_arrays(parts):
         assert np.all(np.diff(part) > 0)
 
 
+# Tests on all of BBBP compute 2,000 scaffolds a call (seconds): they are in the slow tier.
 @pytest.fixture(scope="module")
 def bbbp_smiles(shared_data_dir) -> list[str]:
     return pd.read_csv(shared_data_dir / "bbbp.csv")["smiles"].tolist()
@@ -198,6 +199,7 @@ class TestScaffoldSplit:
         train, valid, test = scaffolds_of_parts(SMILES, parts)
         assert not (train & valid or train & test or valid & test)
 
+    @pytest.mark.slow
     @pytest.mark.parametrize("balanced", [False, True])
     def test_on_bbbp_parts_are_disjoint_by_scaffold_and_near_the_fractions(
         self, bbbp_smiles, balanced
@@ -232,12 +234,14 @@ class TestScaffoldSplit:
         largest = np.bincount(groups).argmax()
         assert set(np.flatnonzero(groups == largest)) <= set(train.tolist())
 
+    @pytest.mark.slow
     def test_balanced_same_seed_gives_the_same_split(self, bbbp_smiles):
         a = scaffold_split(bbbp_smiles, balanced=True, random_state=7)
         b = scaffold_split(bbbp_smiles, balanced=True, random_state=7)
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)
 
+    @pytest.mark.slow
     def test_balanced_different_seeds_give_different_splits(self, bbbp_smiles):
         a = scaffold_split(bbbp_smiles, balanced=True, random_state=0)
         b = scaffold_split(bbbp_smiles, balanced=True, random_state=1)
@@ -304,6 +308,7 @@ class TestScaffoldKFold:
             for j in range(i + 1, n_splits):
                 assert not fold_scaffolds[i] & fold_scaffolds[j]
 
+    @pytest.mark.slow
     def test_folds_on_bbbp_are_scaffold_disjoint_and_balanced(self, bbbp_smiles):
         folds = list(ScaffoldKFold(5).split(bbbp_smiles))
         assert_partition([test for _, test in folds], len(bbbp_smiles))

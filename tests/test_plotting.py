@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import doctest
 
 import numpy as np
@@ -13,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 
-from molgnba import GNNClassifier, GNNRegressor  # noqa: E402
+from molgnba import GNNRegressor  # noqa: E402
 from molgnba import plotting  # noqa: E402
 from molgnba.plotting import (  # noqa: E402
     _extreme_indices,
@@ -25,11 +26,14 @@ from molgnba.plotting import (  # noqa: E402
     plot_roc_curve,
 )
 
-SMILES = [
-    "CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N",
-    "C1CCCCC1", "CS(=O)(=O)C", "O=C=O", "C", "CCCC", "CCOC", "c1ccccc1O", "c1ccccc1N",
-]  # fmt: skip
-SMALL = dict(num_layers=2, hidden_dim=16, max_epochs=3, random_state=0)
+from conftest import (  # noqa: E402
+    TINY,
+    TINY_LABELS,
+    TINY_MULTICLASS_LABELS,
+    TINY_MULTITASK_LABELS,
+    TINY_SMILES,
+    TINY_TARGETS,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -38,34 +42,24 @@ def close_figures():
     plt.close("all")
 
 
-@pytest.fixture(scope="module")
-def regression():
-    smiles = SMILES * 2
-    y = np.array([len(s) + 0.1 * k for k, s in enumerate(smiles)], dtype=float)
-    return smiles, y, GNNRegressor(**SMALL).fit(smiles, y)
+@pytest.fixture
+def regression(tiny_regressor):
+    return TINY_SMILES, TINY_TARGETS, tiny_regressor
 
 
 @pytest.fixture(scope="module")
-def plain_regression(regression):
-    smiles, y, _ = regression
-    return smiles, y, GNNRegressor(attentive_loss=False, **SMALL).fit(smiles, y)
+def plain_regression():
+    return TINY_SMILES, TINY_TARGETS, GNNRegressor(attentive_loss=False, **TINY).fit(TINY_SMILES, TINY_TARGETS)
 
 
-@pytest.fixture(scope="module")
-def binary():
-    smiles = SMILES * 2
-    labels = np.array(["active" if "c" in s or "Cl" in s else "inactive" for s in smiles])
-    return smiles, labels, GNNClassifier(**SMALL).fit(smiles, labels)
+@pytest.fixture
+def binary(tiny_classifier):
+    return TINY_SMILES, TINY_LABELS, tiny_classifier
 
 
-@pytest.fixture(scope="module")
-def multitask():
-    smiles = SMILES * 2
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, size=(len(smiles), 3)).astype(float)
-    y[::5, 1] = np.nan
-    y[:, 2] = [k % 2 for k in range(len(smiles))]
-    return smiles, y, GNNClassifier(**SMALL).fit(smiles, y)
+@pytest.fixture
+def multitask(tiny_multitask_classifier):
+    return TINY_SMILES, TINY_MULTITASK_LABELS, tiny_multitask_classifier
 
 
 def _labels(ax):
@@ -92,7 +86,7 @@ class TestPredictedVsTrue:
 
     def test_missing_labels_and_invalid_smiles_left_out(self, regression):
         smiles, y, reg = regression
-        reg_skip = GNNRegressor(invalid_smiles="skip", **SMALL).fit(smiles, y)
+        reg_skip = copy.deepcopy(reg).set_params(invalid_smiles="skip")
         y_missing = y.copy()
         y_missing[0] = np.nan
         ax = plot_predicted_vs_true(reg_skip, smiles + ["not a smiles"], np.append(y_missing, 1.0))
@@ -116,15 +110,12 @@ class TestRocCurve:
 
     def test_multitask_one_curve_per_task(self, multitask):
         smiles, y, clf = multitask
-        ax = plot_roc_curve(clf, smiles, y, task_names=["a", "b", "c"])
+        ax = plot_roc_curve(clf, smiles, y, task_names=["a", "b"])
         curves = [label for label in _labels(ax) if "AUC" in label and "Chance" not in label]
-        assert [label.split(" ")[0] for label in curves] == ["a", "b", "c"]
+        assert [label.split(" ")[0] for label in curves] == ["a", "b"]
 
-    def test_multiclass_one_vs_rest(self):
-        smiles = SMILES * 2
-        labels = [k % 3 for k in range(len(smiles))]
-        clf = GNNClassifier(**SMALL).fit(smiles, labels)
-        ax = plot_roc_curve(clf, smiles, labels)
+    def test_multiclass_one_vs_rest(self, tiny_multiclass_classifier):
+        ax = plot_roc_curve(tiny_multiclass_classifier, TINY_SMILES, TINY_MULTICLASS_LABELS)
         assert sum("vs rest" in label for label in _labels(ax)) == 3
 
 
@@ -199,6 +190,7 @@ class TestDrawExtremeMolecules:
             draw_extreme_molecules(GNNRegressor(), smiles)
 
 
+@pytest.mark.slow  # the same examples as tests/test_doctests.py runs for molgnba.plotting
 def test_doctests():
     result = doctest.testmod(plotting, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 6

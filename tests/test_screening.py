@@ -16,23 +16,21 @@ from molgnba import featurize
 from molgnba.featurize import ExtendedFeaturizer, GraphCache, HuFeaturizer, featurize_smiles
 from molgnba.screening import ERROR_COLUMN, ChunkPredictor, predict_file, predict_frame, predict_iter
 
-from conftest import TINY_SMILES
+from conftest import SMALL_SMILES, TINY_SMILES
 
-TINY = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
 SCREEN = ["CCO", "C1CC", "c1ccccc1O", None, "CC(=O)N", "", "CCCl", float("nan"), "[Na+].[Cl-]", "CCN"] * 3
 INVALID_ROWS = [k for k, s in enumerate(SCREEN) if s in ("C1CC", None, "") or isinstance(s, float)]
 
 
-@pytest.fixture(scope="module")
-def regressor():
-    y = np.arange(len(TINY_SMILES), dtype=float)
-    return GNNRegressor(**TINY).fit(TINY_SMILES, y)
+@pytest.fixture
+def regressor(tiny_regressor):
+    return tiny_regressor
 
 
-@pytest.fixture(scope="module")
-def classifier():
-    labels = ["a", "b"] * (len(TINY_SMILES) // 2)
-    return GNNClassifier(**TINY).fit(TINY_SMILES, labels)
+@pytest.fixture
+def classifier(tiny_classifier):
+    """Binary, string labels "active" and "inactive"."""
+    return tiny_classifier
 
 
 def reference(estimator, method, smiles):
@@ -71,7 +69,7 @@ class TestPredictIter:
         np.testing.assert_allclose(proba, reference(classifier, "predict_proba", SCREEN), rtol=1e-5, atol=1e-7)
         labels = np.concatenate(list(predict_iter(classifier, SCREEN, chunk_size=4)))
         assert labels.dtype == object and all(labels[k] is None for k in INVALID_ROWS)
-        assert set(labels[[0, 2, 4]]) <= {"a", "b"}
+        assert set(labels[[0, 2, 4]]) <= {"active", "inactive"}
 
     def test_chunk_without_valid_smiles_gives_nan_rows(self, regressor, classifier):
         chunks = list(predict_iter(regressor, ["CCO", "C1CC", "xx", "CCN"], chunk_size=1))
@@ -140,13 +138,11 @@ class TestPredictFrame:
         logits = predict_frame(classifier, SCREEN[:3], method="decision_function", target_names=["toxic"])
         assert list(logits.columns) == ["toxic_decision", ERROR_COLUMN]
 
-    def test_multiclass_and_multitask_columns(self):
-        multiclass = GNNClassifier(**TINY).fit(TINY_SMILES, [0, 1, 2, 0] * (len(TINY_SMILES) // 4))
-        table = predict_frame(multiclass, ["CCO", "C1CC"], target_names="tertile")
-        assert list(table.columns)[:4] == ["tertile_pred", "tertile_proba_0", "tertile_proba_1", "tertile_proba_2"]
-        assert table["tertile_pred"].tolist()[1] is None and isinstance(table["tertile_pred"].tolist()[0], int)
-        y = np.array([[k % 2, (k // 2) % 2] for k in range(len(TINY_SMILES))], dtype=float)
-        tasks = GNNClassifier(**TINY).fit(TINY_SMILES, y)
+    def test_multiclass_and_multitask_columns(self, tiny_multiclass_classifier, tiny_multitask_classifier):
+        table = predict_frame(tiny_multiclass_classifier, ["CCO", "C1CC"], target_names="tertile")
+        assert list(table.columns)[:4] == ["tertile_pred", "tertile_proba_a", "tertile_proba_b", "tertile_proba_c"]
+        assert table["tertile_pred"].tolist()[1] is None and table["tertile_pred"].tolist()[0] in ("a", "b", "c")
+        tasks = tiny_multitask_classifier
         table = predict_frame(tasks, ["CCO", "C1CC"], target_names=["a", "b"])
         assert list(table.columns) == ["a_pred", "a_proba", "b_pred", "b_proba", ERROR_COLUMN]
         assert table["a_pred"].tolist()[0] in (0, 1) and table["a_pred"].tolist()[1] is None
@@ -199,7 +195,7 @@ class TestChunkPredictor:
         predictor = ChunkPredictor(classifier, "predict_proba", batch_size=4)
         values = predictor.predict(SCREEN[:10])
         np.testing.assert_array_equal(values, next(predict_iter(classifier, SCREEN[:10], method="predict_proba", batch_size=4)))
-        assert predictor.output_columns(values) == ["predict_proba_a", "predict_proba_b"]
+        assert predictor.output_columns(values) == ["predict_proba_active", "predict_proba_inactive"]
 
     def test_checks_the_estimator_when_made(self, regressor):
         with pytest.raises(NotFittedError):
@@ -240,7 +236,7 @@ class TestPredictFile:
         out = pd.read_csv(tmp_path / "out.csv")
         assert list(out.columns) == ["mol", "label_pred", "label_proba", ERROR_COLUMN]
         assert stats["n_invalid"] == 1 and out.iloc[1, 1:3].isna().all()
-        assert set(out["label_pred"].dropna()) <= {"a", "b"}
+        assert set(out["label_pred"].dropna()) <= {"active", "inactive"}
 
     def test_refused_before_any_prediction(self, regressor, tmp_path):
         pd.DataFrame({"x": ["CCO"]}).to_csv(tmp_path / "in.csv", index=False)
@@ -283,9 +279,17 @@ AWKWARD = TINY_SMILES + [
 ]
 
 
+@pytest.fixture(params=["tiny", pytest.param("esol", marks=pytest.mark.slow)])
+def molecules(request):
+    """The awkward molecules with tens of small ones, or with the head of ESOL."""
+    if request.param == "tiny":
+        return AWKWARD + SMALL_SMILES, 100
+    return AWKWARD + request.getfixturevalue("esol")[0][:300], 600
+
+
 @pytest.mark.parametrize("featurizer", [HuFeaturizer(), ExtendedFeaturizer()], ids=["hu", "extended"])
-def test_fast_path_equals_per_atom_codes(featurizer, esol):
-    smiles = AWKWARD + esol[0][:300]
+def test_fast_path_equals_per_atom_codes(featurizer, molecules):
+    smiles, at_least = molecules
     checked = 0
     for s in smiles:
         mol = Chem.MolFromSmiles(s)
@@ -296,7 +300,7 @@ def test_fast_path_equals_per_atom_codes(featurizer, esol):
             for got, want in zip((graph.x, graph.edge_index, graph.edge_attr), _reference_graph(featurizer, m)):
                 assert got.dtype == want.dtype and got.shape == want.shape and torch.equal(got, want), s
             checked += 1
-    assert checked > 600
+    assert checked > at_least
 
 
 def test_subclass_overriding_atom_features_is_respected():
@@ -310,8 +314,20 @@ def test_subclass_overriding_atom_features_is_respected():
     assert graph.x.tolist() == [[0, 1]] * 3
 
 
-def test_parallel_featurization_is_identical_to_serial(esol):
-    smiles = esol[0][:600] + ["C1CC", None, "", 4.0] + esol[0][:5] + ["C1CC"]
+def _distinct_spellings(smiles, n):
+    """``n`` distinct SMILES strings of the given molecules (random atom orders, seeded)."""
+    spellings = dict.fromkeys(smiles)
+    for s in smiles:
+        spellings.update(dict.fromkeys(Chem.MolToRandomSmilesVect(Chem.MolFromSmiles(s), 30, randomSeed=0)))
+    assert len(spellings) >= n
+    return list(spellings)[:n]
+
+
+@pytest.mark.slow  # starts worker processes that import torch and molgnba
+def test_parallel_featurization_is_identical_to_serial():
+    # Enough distinct strings for the parallel path (several chunks of work).
+    distinct = _distinct_spellings(SMALL_SMILES, 600)
+    smiles = distinct + ["C1CC", None, "", 4.0] + distinct[:5] + ["C1CC"]
     serial_cache, parallel_cache = GraphCache(), GraphCache()
     serial, serial_invalid = featurize_smiles(smiles, cache=serial_cache)
     parallel, parallel_invalid = featurize_smiles(smiles, cache=parallel_cache, n_jobs=2)

@@ -44,8 +44,8 @@ from sklearn.utils.validation import check_is_fitted
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba.exceptions import InvalidParameterError
 
-TINY = dict(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0)
-N_MOLECULES = 60
+from conftest import TINY, TINY_LABELS, TINY_SMILES, TINY_TARGETS
+
 ESTIMATORS = [GNNClassifier, GNNRegressor]
 
 # Attributes skorch's NeuralNet.__init__ sets besides the parameters.
@@ -53,18 +53,15 @@ SKORCH_INIT_BOOKKEEPING = {"history_", "initialized_", "virtual_params_"}
 
 
 @pytest.fixture(scope="module")
-def data(esol):
-    """SMILES and, per estimator, targets: logSolubility or 'more soluble than the median'."""
-    smiles, y = esol
-    smiles, y = list(smiles[:N_MOLECULES]), np.asarray(y[:N_MOLECULES], dtype=float)
-    labels = np.where(y > np.median(y), "soluble", "insoluble")
-    return smiles, {GNNRegressor: y, GNNClassifier: labels}
+def data():
+    """SMILES and, per estimator, targets: those the shared tiny models were fitted on."""
+    return TINY_SMILES, {GNNRegressor: TINY_TARGETS, GNNClassifier: TINY_LABELS}
 
 
-@pytest.fixture(scope="module")
-def fitted(data):
-    X, targets = data
-    return {Estimator: Estimator(**TINY).fit(X, targets[Estimator]) for Estimator in ESTIMATORS}
+@pytest.fixture
+def fitted(tiny_classifier, tiny_regressor):
+    """The shared tiny models (read-only), by estimator class."""
+    return {GNNClassifier: tiny_classifier, GNNRegressor: tiny_regressor}
 
 
 def outputs(est, X):
@@ -344,7 +341,7 @@ class TestMirroredFitChecks:
         reference = outputs(fitted[Estimator], X)
         est = Estimator(**TINY).fit(X, y)
         assert_same_outputs(reference, outputs(est, X))
-        est.fit(X[::-1][:40], y[::-1][:40])
+        est.fit(X[::-1][:10], y[::-1][:10])
         est.fit(X, y)
         assert_same_outputs(reference, outputs(est, X))
 

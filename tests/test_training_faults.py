@@ -14,13 +14,17 @@ from skorch.callbacks import Callback
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba.exceptions import TrainingDivergedError
 
-TINY = dict(num_layers=2, hidden_dim=16, random_state=0)
+from conftest import TINY, TINY_SMILES, TINY_TARGETS
+
+
+def tiny(max_epochs, **params):
+    """The shared tiny parameters, trained for ``max_epochs``."""
+    return {**TINY, "max_epochs": max_epochs, **params}
 
 
 @pytest.fixture(scope="module")
-def data(esol):
-    smiles, y = esol
-    return smiles[:80], y[:80]
+def data():
+    return TINY_SMILES, TINY_TARGETS
 
 
 class RaiseAtEpoch(Callback):
@@ -38,7 +42,7 @@ class RaiseAtEpoch(Callback):
 class TestKeyboardInterrupt:
     def test_interrupted_fit_keeps_a_usable_estimator_and_says_so(self, data):
         X, y = data
-        reg = GNNRegressor(max_epochs=10, callbacks=[RaiseAtEpoch(3, KeyboardInterrupt())], **TINY)
+        reg = GNNRegressor(**tiny(10, callbacks=[RaiseAtEpoch(3, KeyboardInterrupt())]))
         with pytest.warns(UserWarning, match=r"interrupted during epoch 3 of 10.*usable"):
             reg.fit(X, y)
         assert reg.interrupted_
@@ -50,9 +54,10 @@ class TestKeyboardInterrupt:
         X, y = data
         with warnings.catch_warnings():
             warnings.simplefilter("error", UserWarning)
-            reg = GNNRegressor(max_epochs=40, lr=0.05, patience=1, **TINY).fit(X, y)
+            reg = GNNRegressor(**tiny(40, lr=0.05, patience=1)).fit(X, y)
         assert reg.stopped_early_ and not reg.interrupted_
 
+    @pytest.mark.slow  # a fresh Python process importing torch
     def test_sigint_in_a_real_process_keeps_best_weights(self, tmp_path, data):
         X, y = data
         script = textwrap.dedent(
@@ -74,7 +79,7 @@ class TestKeyboardInterrupt:
             X, y = json.load(open({str(tmp_path / "data.json")!r}))
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                reg = GNNRegressor(max_epochs=20, callbacks=[CtrlC()], num_layers=2, hidden_dim=16,
+                reg = GNNRegressor(max_epochs=20, callbacks=[CtrlC()], num_layers=1, hidden_dim=8,
                                    random_state=0).fit(X, y)
             json.dump({{"epochs": len(reg.history), "warned": any("interrupted" in str(w.message) for w in caught),
                         "finite": bool(np.isfinite(reg.predict(X)).all())}}, open({str(tmp_path / "out.json")!r}, "w"))
@@ -90,7 +95,7 @@ class TestKeyboardInterrupt:
 class TestDivergence:
     def test_extreme_learning_rate_stops_with_a_clear_error_naming_the_epoch(self, data):
         X, y = data
-        est = GNNRegressor(max_epochs=30, lr=1e8, **TINY)
+        est = GNNRegressor(**tiny(30, lr=1e8))
         with pytest.raises(TrainingDivergedError, match=r"epoch \d+, batch \d+ .*Lower the learning rate"):
             est.fit(X, y)
 
@@ -105,7 +110,7 @@ class TestDivergence:
                     for p in net.module_.parameters():
                         p.data.fill_(float("nan"))
 
-        est = Estimator(max_epochs=10, callbacks=[Poison()], **TINY)
+        est = Estimator(**tiny(10, callbacks=[Poison()]))
         with pytest.raises(TrainingDivergedError, match="epoch 3"):
             est.fit(X, labels)
         assert est.best_epoch_ in (1, 2)
@@ -127,7 +132,7 @@ class Kill(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
 callbacks = [Kill()] if mode == "killed" else None
-reg = GNNRegressor(max_epochs=6, num_layers=2, hidden_dim=16, random_state=0, callbacks=callbacks,
+reg = GNNRegressor(max_epochs=6, num_layers=1, hidden_dim=8, random_state=0, callbacks=callbacks,
                    checkpoint_dir=None if mode == "plain" else checkpoint_dir)
 reg.fit(X, y)
 np.save(out_path, np.concatenate([reg.predict(X), reg.train_gradient_norm_, [reg.best_epoch_]]))
@@ -135,6 +140,7 @@ np.save(out_path, np.concatenate([reg.predict(X), reg.train_gradient_norm_, [reg
 
 
 class TestCheckpointResume:
+    @pytest.mark.slow  # three fresh Python processes importing torch
     def test_killed_fit_resumes_to_the_uninterrupted_result(self, tmp_path, data):
         X, y = data
         data_path = tmp_path / "data.json"
@@ -159,19 +165,19 @@ class TestCheckpointResume:
 
     def test_checkpoint_of_other_data_is_refused(self, tmp_path, data):
         X, y = data
-        GNNRegressor(max_epochs=1, checkpoint_dir=tmp_path, **TINY).fit(X, y)
+        GNNRegressor(**tiny(1, checkpoint_dir=tmp_path)).fit(X, y)
         with pytest.raises(ValueError, match="other data or parameters"):
-            GNNRegressor(max_epochs=1, checkpoint_dir=tmp_path, **TINY).fit(X[:-1], y[:-1])
+            GNNRegressor(**tiny(1, checkpoint_dir=tmp_path)).fit(X[:-1], y[:-1])
 
     def test_corrupted_checkpoint_is_refused_without_running_it(self, tmp_path, data):
         X, y = data
         (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
         with pytest.raises(ValueError, match="not a readable molgnba checkpoint"):
-            GNNRegressor(max_epochs=1, checkpoint_dir=tmp_path, **TINY).fit(X, y)
+            GNNRegressor(**tiny(1, checkpoint_dir=tmp_path)).fit(X, y)
 
     def test_finished_fit_is_not_trained_again(self, tmp_path, data):
         X, y = data
-        first = GNNRegressor(max_epochs=2, checkpoint_dir=tmp_path, **TINY).fit(X, y)
-        again = GNNRegressor(max_epochs=2, checkpoint_dir=tmp_path, **TINY).fit(X, y)
+        first = GNNRegressor(**tiny(2, checkpoint_dir=tmp_path)).fit(X, y)
+        again = GNNRegressor(**tiny(2, checkpoint_dir=tmp_path)).fit(X, y)
         assert again.resumed_epochs_ == 2 and len(again.history) == 2
         np.testing.assert_array_equal(first.predict(X), again.predict(X))
