@@ -166,6 +166,7 @@ def test_rerun_skips_finished_runs_and_reports_failures(data_home, tmp_path):
     assert not list((tmp_path / "runs").glob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_command_line_runs_a_slice_and_writes_the_report(data_home, tmp_path):
     arguments = ["--datasets", "esol", "--backbones", "gin", "--seeds", "0", "--epochs", "2",
                  "--num-layers", "1", "--hidden-dim", "8", "--data-home", str(data_home),
@@ -210,6 +211,7 @@ def test_saved_run_keeps_per_molecule_arrays_out_of_its_json(data_home, tmp_path
         hard_samples(load_runs(tmp_path), threshold=0.5)
 
 
+@pytest.mark.slow
 def test_report_without_arrays_keeps_the_figures_drawn_before_and_says_so(data_home, tmp_path):
     configs = [tiny_config("plain"), tiny_config("gnba")]
     assert run_benchmark(configs, tmp_path, data_home=data_home, progress=False) == []

@@ -491,6 +491,7 @@ class TestMain:
         with pytest.raises(RuntimeError, match="simulated"):
             main(["--debug", *arguments])
 
+    @pytest.mark.slow  # a subprocess that imports torch and fits
     def test_runs_as_a_module_in_a_subprocess(self, files, models, tmp_path):
         output = tmp_path / "predictions.csv"
         command = [sys.executable, "-m", "molgnba.cli", "predict", models["binary"], str(files["new"]),

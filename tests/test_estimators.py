@@ -507,7 +507,8 @@ class TestSkorchParameters:
 
 
 # ============================================================ model selection
-@pytest.mark.parametrize("n_jobs", [1, 2])
+# n_jobs=2 starts worker processes (some 18 s per worker): full suite only.
+@pytest.mark.parametrize("n_jobs", [1, pytest.param(2, marks=pytest.mark.slow)])
 class TestScikitLearnModelSelection:
     def test_pipeline_with_a_preprocessing_step(self, n_jobs, reg_data):
         X, y = reg_data
@@ -672,6 +673,7 @@ def reloaded_in_new_process(tmp_path_factory, fitted_regressor, fitted_classifie
 class TestPersistence:
     @pytest.mark.parametrize("fmt", ["pickle", "joblib"])
     @pytest.mark.parametrize("name", ["regressor", "classifier"])
+    @pytest.mark.slow  # a subprocess that imports torch
     def test_round_trip_in_a_new_process_gives_identical_predictions(self, name, fmt, reloaded_in_new_process):
         before, after = reloaded_in_new_process[name, fmt]
         np.testing.assert_array_equal(after, before)

@@ -556,6 +556,7 @@ class TestCollapseGuard:
     0.866-0.873. Untrained weights give ~1.
     """
 
+    @pytest.mark.slow  # trains the attention for many steps
     def test_paper_formulation_collapses_and_entropy_guard_prevents_it(self, single_thread):
         paper = mean_late_entropy(entropy_weight=0.0)
         guarded = mean_late_entropy(entropy_weight=2.0)
@@ -572,12 +573,14 @@ class TestCollapseGuard:
 class TestAdversarialAttention:
     """The attention ascends the loss the network descends: weight goes to hard samples."""
 
+    @pytest.mark.slow
     def test_plain_attention_favours_easy_samples_and_adversarial_hard_ones(self, single_thread):
         _, plain = train_attention_only(steps=1000, last=200)
         _, adversarial = train_attention_only(steps=1000, last=200, adversarial=True)
         assert plain < -0.9
         assert adversarial > 0.9
 
+    @pytest.mark.slow
     def test_entropy_weight_bounds_the_adversary(self, single_thread):
         loose, _ = train_attention_only(steps=1000, last=200, adversarial=True)
         bounded, correlation = train_attention_only(steps=1000, last=200, adversarial=True, entropy_weight=5.0)

@@ -98,6 +98,7 @@ class TestEnsemble:
         assert ensemble.module_ is first.module_ and ensemble.history_ is first.history_
         assert ensemble.best_epoch_ == first.best_epoch_ and len(ensemble.history_) == TINY["max_epochs"]
 
+    @pytest.mark.slow  # starts joblib worker processes (some 15 s)
     def test_same_members_with_two_processes(self):
         # Members in worker processes run on one torch thread; so does the sequential fit here,
         # since the order of floating-point sums depends on the number of threads.
