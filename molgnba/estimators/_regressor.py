@@ -30,9 +30,12 @@ class GNNRegressor(RegressorMixin, GNNBase):
 
     Parameters
     ----------
-    backbone : {"gin", "gat"}, default="gin"
-        Message-passing layers: GIN with bond embeddings (Hu et al., 2019) or
-        edge-aware graph attention.
+    backbone : {"gin", "gat", "gatv2", "dmpnn", "attentivefp"}, default="gin"
+        The message-passing network, a name of ``molgnba.nn.BACKBONES``:
+        the paper's GIN with bond embeddings or bond-aware graph attention
+        (Hu et al., 2019), GATv2, chemprop's directed-bond message passing
+        (Yang et al., 2019) or Attentive FP (Xiong et al., 2020). See the
+        user guide's backbone page for which options each takes.
     attentive_loss : bool, default=True
         Weight each sample's squared error by the attention over relative
         gradient norms (GNBA). False trains on the plain mean squared error.
