@@ -603,7 +603,7 @@ def _map_deprecated_params(path, params: dict) -> dict:
     onto the ``loss`` name (and ``criterion__`` parameter) that trains and
     predicts the same, since the user has nothing to change in the file.
     """
-    from molgnba.estimators._base import DEFAULT_ATTENTIVE_LOSS, DEPRECATED, _legacy_loss
+    from molgnba.estimators._base import DEFAULT_ATTENTIVE_LOSS, DEPRECATED, legacy_loss_choice
 
     legacy = {
         name: params.pop(name) for name in ("adversarial_attention", "detach_gradient_norm") if name in params
@@ -617,7 +617,7 @@ def _map_deprecated_params(path, params: dict) -> dict:
     )
     if chooses_by_attention:
         try:
-            name, implied = _legacy_loss(**legacy)
+            name, implied = legacy_loss_choice(**legacy)
         except ValueError as error:
             raise _invalid(path, f"its loss parameters are contradictory ({error})") from None
         if (name, implied) != (DEFAULT_ATTENTIVE_LOSS, {}):

@@ -57,7 +57,7 @@ ATTENTION_PARAMETERS = (
 )
 
 
-def _legacy_loss(adversarial_attention=DEPRECATED, detach_gradient_norm=DEPRECATED) -> tuple[str, dict]:
+def legacy_loss_choice(adversarial_attention=DEPRECATED, detach_gradient_norm=DEPRECATED) -> tuple[str, dict]:
     """The registry name (and parameters) that the deprecated parameters select.
 
     For ``loss="auto"`` with ``attentive_loss=True``, as before 0.2: the
@@ -332,7 +332,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
                   if getattr(self, name) != DEPRECATED}
         loss = self.loss
         if isinstance(loss, str) and loss == "auto":
-            return _legacy_loss(**legacy) if legacy and self.attentive_loss else self._auto_loss()
+            return legacy_loss_choice(**legacy) if legacy and self.attentive_loss else self._auto_loss()
         if isinstance(loss, str):
             attentive = get_loss_class(loss).attentive
         else:
@@ -392,7 +392,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
                   if getattr(self, name) != DEPRECATED}
         if legacy:
             if self.criterion is None and isinstance(self.loss, str) and self.loss == "auto" and self.attentive_loss:
-                name, params = _legacy_loss(**legacy)
+                name, params = legacy_loss_choice(**legacy)
                 spelled = f"loss={name!r}" + "".join(f", criterion__{k}={v!r}" for k, v in params.items())
                 advice = f"they select {spelled}; write that instead"
             else:
