@@ -254,3 +254,18 @@ def shared_models_stay_unchanged(request):
             f"the test trained the shared {name} further or switched its train/eval mode: {advice}"
         )
 # --- end tiny fitted models ----------------------------------------------------------
+
+
+@pytest.fixture
+def single_thread():
+    """One torch thread for the test: on tiny tensors, thread synchronisation dominates.
+
+    Ask for it by name, or for a whole module with
+    ``pytestmark = pytest.mark.usefixtures("single_thread")``.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -24,13 +24,7 @@ LABELS = [k % 2 for k in range(len(TRAIN))]
 OTHER = ["CCCCCCCCCCCC", "c1ccc2ccccc2c1", "OCC(O)CO"]
 TINY = {"num_layers": 1, "hidden_dim": 8, "max_epochs": 2, "random_state": 0, "descriptors": "rdkit2d"}
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

@@ -539,15 +539,6 @@ def mean_late_entropy(entropy_weight, seed=0, steps=3000, last=300):
     return train_attention_only(steps, last, seed, entropy_weight=entropy_weight)[0]
 
 
-@pytest.fixture
-def single_thread():
-    """Thousands of tiny steps: thread synchronisation would dominate the run time."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class TestCollapseGuard:
     """W1/W2 minimise the loss they weight, so they learn to favour easy samples.
 

@@ -15,13 +15,7 @@ from sklearn.model_selection import GridSearchCV
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba.presets import PRESETS, get_preset
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 class TestPresets:

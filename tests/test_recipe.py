@@ -19,13 +19,7 @@ SMILES = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"] * 2
 Y = [float(k) for k in range(16)]
 TINY = {"num_layers": 1, "hidden_dim": 8, "random_state": 0}
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def batch_of(smiles):

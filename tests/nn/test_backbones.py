@@ -45,13 +45,7 @@ FEATURIZERS = {"hu2019": HuFeaturizer(), "extended": ExtendedFeaturizer(), "user
 # n_outputs of the heads: binary or single regression, 3 classes, 4 tasks
 TASK_OUTPUTS = {"binary": 1, "multiclass": 3, "multi-task": 4}
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def make_batch(smiles, featurizer=FEATURIZERS["hu2019"]):

@@ -27,14 +27,7 @@ SMILES = ["CCO", "c1ccccc1", "C", "CC(=O)[O-].[Na+]", "C[C@H](N)C(=O)O", "F/C=C/
 HIDDEN = 16
 LAYERS = 3
 
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny tensors: one thread avoids synchronisation overhead."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def make_batch(smiles, featurizer=HU):
