@@ -111,3 +111,18 @@ class TestPipeline:
     def test_pandas_series_input(self, regressor):
         series = pd.Series(SMILES[:4], index=[10, 11, 12, 13])
         np.testing.assert_array_equal(regressor.transform(series), regressor.transform(SMILES[:4]))
+
+
+@pytest.mark.parametrize("extra", [{"head_hidden_dim": 8}, {"descriptors": "rdkit2d"}])
+def test_fingerprints_and_empty_screens_with_a_hidden_head_or_descriptors(extra):
+    """The embedding is the graph part of the head's input, whatever the head or the descriptors."""
+    from conftest import TINY, TINY_SMILES, TINY_TARGETS
+    from molgnba import GNNRegressor
+
+    model = GNNRegressor(**TINY, **extra, n_ensemble=2, uncertainty="ensemble", attentive_loss=False)
+    model.fit(TINY_SMILES, TINY_TARGETS)
+    fingerprints = model.transform(TINY_SMILES[:3])
+    assert fingerprints.shape == (3, model.n_features_out_)
+    assert model.n_features_out_ == 2 * model.estimators_[0].module_.embedding_dim
+    assert model.predict_graphs([], return_std=True)[1].shape == (0,)
+    assert model.predict_graphs([], "transform").shape == (0, model.n_features_out_)

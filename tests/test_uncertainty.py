@@ -271,3 +271,11 @@ class TestCalibration:
         calibrated.fit(SMILES[1::2], LABELS[1::2])
         np.testing.assert_array_equal(clf.predict_proba(QUERY), before)  # the network was not refitted
         assert calibrated.predict_proba(QUERY).shape == (4, 2)
+
+
+def test_mve_with_a_hidden_head_layer():
+    from conftest import TINY, TINY_SMILES, TINY_TARGETS
+
+    model = GNNRegressor(**TINY, head_hidden_dim=8, uncertainty="mve", attentive_loss=False)
+    mean, std = model.fit(TINY_SMILES, TINY_TARGETS).predict(TINY_SMILES[:4], return_std=True)
+    assert mean.shape == std.shape == (4,) and (std > 0).all()

@@ -164,9 +164,9 @@ class EnsembleMixin:
         the head's outputs; ``stochastic`` runs with dropout active (Monte
         Carlo dropout). Otherwise the module runs in evaluation mode.
         """
-        head = self.module_.head
         if len(graphs) == 0:
-            return np.empty((0, head.in_features if embed else head.out_features), dtype=np.float32)
+            width = self.module_.embedding_dim if embed else self._n_network_outputs
+            return np.empty((0, width), dtype=np.float32)
         dataset = self.get_dataset(GraphDataset(graphs))
         if batch_size is None:
             iterator = self.get_iterator(dataset, training=False)
@@ -233,7 +233,7 @@ class EnsembleMixin:
     def n_features_out_(self) -> int:
         """Width of :meth:`transform`'s output: the embedding width times the members."""
         self._check_fitted()
-        return sum(member.module_.head.in_features for member in self._members())
+        return sum(member.module_.embedding_dim for member in self._members())
 
     def _embeddings(self, graphs: list, batch_size: int | None = None) -> np.ndarray:
         return np.hstack([member._network_outputs(graphs, batch_size, embed=True) for member in self._members()])

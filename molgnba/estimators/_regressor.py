@@ -18,6 +18,11 @@ from molgnba.utils._param_validation import Interval, StrOptions
 __all__ = ["GNNRegressor"]
 
 
+def _head_outputs(module) -> int:
+    """Outputs of the network's head (its last linear layer), whether or not it has a hidden layer."""
+    return [layer for layer in module.head.modules() if isinstance(layer, torch.nn.Linear)][-1].out_features
+
+
 class GNNRegressor(RegressorMixin, GNNBase):
     """Graph neural network regressor on SMILES, optionally with the GNBA loss.
 
@@ -172,7 +177,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
                 "uncertainty='ensemble' needs n_ensemble >= 2 fitted members; this estimator has one "
                 "network (refit it after setting n_ensemble)"
             )
-        if self.uncertainty == "mve" and self.module_.head.out_features != 2 * self.n_outputs_:
+        if self.uncertainty == "mve" and _head_outputs(self.module_) != 2 * self.n_outputs_:
             raise ValueError("uncertainty='mve' needs a network fitted with it, which has a variance head; refit it")
 
     def _mean_and_std(self, graphs, kept, n_input, batch_size=None):
