@@ -75,10 +75,19 @@ __all__ = [
 
 #: Version of the file layout of a single model without uncertainty, which every molgnba reads.
 FORMAT_VERSION = 1
-#: What :func:`load_model` accepts: 2 adds ensembles and the uncertainty parameters.
+#: What :func:`load_model` accepts: 2 adds ensembles, the uncertainty parameters and the
+#: training recipe (schedule, head, descriptors).
 READABLE_FORMAT_VERSIONS = (1, 2)
-# Parameters that a version-1 file cannot hold (an older molgnba rejects them), with their defaults.
-_VERSION_2_PARAMS = {"n_ensemble": 1, "n_jobs": None, "uncertainty": None, "n_dropout_samples": 30}
+# Parameters that a version-1 file cannot hold (an older molgnba rejects them), with the value
+# at which the model is one that version-1 code builds the same way: at those values they are
+# left out of the file; any other value makes it a version-2 file.
+_VERSION_2_PARAMS = {
+    "n_ensemble": 1, "n_jobs": None, "uncertainty": None, "n_dropout_samples": 30,
+    "lr_schedule": "constant", "warmup_epochs": 2, "head_hidden_dim": None, "descriptors": None,
+    "class_weight": None,
+    # Unset deprecated switches: version-1 code's own defaults mean the same loss ("gnba-hard").
+    "adversarial_attention": "deprecated", "detach_gradient_norm": "deprecated",
+}
 FORMAT_NAME = "molgnba-model"
 
 _METADATA = "metadata.json"

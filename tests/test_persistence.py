@@ -653,3 +653,28 @@ class TestEnsembleFiles:
         path = rewrite_metadata(source, tmp_path / "broken.molgnba", lambda m: m.update(members=[]))
         with pytest.raises(ValueError, match="field 'members' does not match"):
             load_model(path)
+
+
+# The constructor parameters of molgnba 0.1.0 (eb83576): a file that names any other is
+# refused by that release, so a model it can build must be written without them.
+PARAMETERS_OF_0_1_0 = {
+    "adversarial_attention", "attention_dim", "attention_entropy_weight", "attention_temperature",
+    "attention_weight_decay", "attentive_loss", "backbone", "batch_size", "callbacks", "checkpoint_dir",
+    "compile", "criterion", "dataset", "detach_gradient_norm", "device", "dropout", "featurizer",
+    "hidden_dim", "invalid_smiles", "iterator_train", "iterator_train__collate_fn", "iterator_train__shuffle",
+    "iterator_valid", "iterator_valid__collate_fn", "jumping_knowledge", "loss", "lr", "max_epochs",
+    "mixed_precision", "module", "num_layers", "optimizer", "patience", "pooling", "predict_nonlinearity",
+    "progress_bar", "random_state", "torch_load_kwargs", "train_eps", "train_split", "use_caching",
+    "validation_fraction", "verbose", "warm_start", "weight_decay", "standardize_targets",
+}
+
+
+@pytest.mark.parametrize("fixture", ["tiny_regressor", "tiny_classifier"])
+def test_a_model_the_first_release_can_build_is_written_for_it(fixture, request, tmp_path):
+    """Version-1 files stay readable by molgnba 0.1.0: parameters added since are left out at their defaults."""
+    from molgnba.persistence import read_metadata
+
+    path = save_model(request.getfixturevalue(fixture), tmp_path / "model.molgnba")
+    metadata = read_metadata(path)
+    assert metadata["format_version"] == 1
+    assert set(metadata["params"]) <= PARAMETERS_OF_0_1_0, set(metadata["params"]) - PARAMETERS_OF_0_1_0
