@@ -1,7 +1,8 @@
 """The paired benchmark: what a user of ``python -m molgnba.benchmark`` relies on.
 
-Runs use a 60-molecule slice of ESOL written to a temporary data directory and
-a one-layer, 8-unit network for 2 epochs, so each takes about a second.
+Runs use the 48 molecules of the conftest ``SMALL_SMILES`` set with their Crippen
+logP, written as ``esol.csv`` to a temporary data directory, and a one-layer, 8-unit
+network for 2 epochs, so each takes about a second.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ from molgnba.benchmark.runner import (
 )
 from molgnba.losses import BENCHMARK_LOSS_VARIANTS, get_loss_class
 
+from conftest import SMALL_SMILES, SMALL_TARGETS
+
 TINY = {"num_layers": 1, "hidden_dim": 8, "lr": 1e-3, "batch_size": 16}
 
 
 @pytest.fixture(scope="module")
-def data_home(shared_data_dir, tmp_path_factory):
+def data_home(tmp_path_factory):
+    """A data directory with an ``esol.csv`` in the loader's layout (and no ``bbbp.csv``)."""
     folder = tmp_path_factory.mktemp("data")
-    pd.read_csv(shared_data_dir / "esol.csv").head(60).to_csv(folder / "esol.csv", index=False)
+    pd.DataFrame({"smiles": SMALL_SMILES, "logSolubility": SMALL_TARGETS}).to_csv(folder / "esol.csv", index=False)
     return folder
 
 
@@ -74,11 +78,10 @@ def test_split_is_determined_by_the_seed():
 
 
 @pytest.mark.parametrize("loss", sorted(LOSS_VARIANTS))
-def test_each_loss_variant_reaches_the_loss_with_its_settings(loss, shared_data_dir):
+def test_each_loss_variant_reaches_the_loss_with_its_settings(loss):
     # A run file names its variant, not the estimator's defaults: the spelled-out settings
     # must be the ones the loss trains with, so that a change of default cannot reword old runs.
-    esol = pd.read_csv(shared_data_dir / "esol.csv").head(40)
-    smiles, y = esol["smiles"].tolist(), esol["logSolubility"].to_numpy()
+    smiles, y = SMALL_SMILES[:40], SMALL_TARGETS[:40]
     estimators = [(GNNClassifier, (y > np.median(y)).astype(int))]
     if loss not in CLASSIFICATION_ONLY_LOSSES:
         estimators.append((GNNRegressor, y))
@@ -111,9 +114,8 @@ def test_the_variant_keys_are_those_of_the_old_runs():
 
 
 @pytest.mark.parametrize("loss", sorted(LOSS_VARIANTS))
-def test_each_variant_trains_exactly_as_with_the_old_parameters(loss, shared_data_dir):
-    esol = pd.read_csv(shared_data_dir / "esol.csv").head(32)
-    smiles, y = esol["smiles"].tolist(), esol["logSolubility"].to_numpy()
+def test_each_variant_trains_exactly_as_with_the_old_parameters(loss):
+    smiles, y = SMALL_SMILES[:32], SMALL_TARGETS[:32]
     estimators = [(GNNClassifier, (y > np.median(y)).astype(int))]
     if loss not in CLASSIFICATION_ONLY_LOSSES:
         estimators.append((GNNRegressor, y))
@@ -136,7 +138,7 @@ def test_paired_runs_share_the_split_and_differ_in_the_loss(data_home):
     plain, gnba = run_one(tiny_config("plain"), data_home=data_home), run_one(tiny_config("gnba"), data_home=data_home)
     for key in ("n_train", "n_valid", "n_test"):
         assert plain[key] == gnba[key]
-    assert (plain["n_train"], plain["n_valid"], plain["n_test"]) == (48, 6, 6)
+    assert (plain["n_train"], plain["n_valid"], plain["n_test"]) == (38, 5, 5)  # 80/10/10 of the 48
     assert len(plain["train_gradient_norm"]) == plain["n_train"]
     assert all(value is None for value in plain["train_attention"])  # no attention without GNBA
     assert all(value is not None for value in gnba["train_attention"])

@@ -1,7 +1,7 @@
 """The ``molgnba`` command line, run in-process through ``main([...])``.
 
-CSV files are written to tmp_path: small made-up rows and the first 40 rows
-of the shared ESOL file (read at test time). Models are tiny (1 layer, 8
+CSV files are written to tmp_path: small made-up rows and the 48 molecules of
+the shared ``SMALL_SMILES`` set with their Crippen logP (tests/conftest.py). Models are tiny (1 layer, 8
 hidden units, 1-2 epochs); models that several tests read are fitted once
 per module. One test runs the command in a subprocess.
 """
@@ -22,7 +22,9 @@ from molgnba import GNNClassifier, GNNRegressor
 from molgnba.cli import ERROR_COLUMN, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from molgnba.persistence import load_model, read_metadata
 
-N_MOLECULES = 40
+from conftest import SMALL_SMILES, SMALL_TARGETS
+
+N_MOLECULES = len(SMALL_SMILES)
 TINY_ARGS = ["--epochs", "2", "--hidden-dim", "8", "--num-layers", "1", "--seed", "0"]
 
 
@@ -42,20 +44,19 @@ def assert_clean_error(captured, *fragments):
 
 
 @pytest.fixture(scope="module")
-def files(shared_data_dir, tmp_path_factory):
-    """CSV files for the whole module, made from a slice of ESOL."""
+def files(tmp_path_factory):
+    """CSV files for the whole module, made from the SMALL set (its logP named logS here)."""
     folder = tmp_path_factory.mktemp("cli")
-    esol = pd.read_csv(shared_data_dir / "esol.csv").head(N_MOLECULES)
-    y = esol["logSolubility"].to_numpy()
+    smiles, y = list(SMALL_SMILES), np.asarray(SMALL_TARGETS)
     median = np.median(y)
     frame = pd.DataFrame({
-        "smiles": esol["smiles"],
+        "smiles": smiles,
         "logS": y,
         "half_logS": np.where(np.arange(N_MOLECULES) % 5 == 0, np.nan, y / 2),
         "soluble": np.where(y > median, "yes", "no"),
         "p_np": (y > median).astype(int),
         "tertile": np.digitize(y, np.quantile(y, [1 / 3, 2 / 3])),
-        "ring": [int("1" in s) for s in esol["smiles"]],
+        "ring": [int("1" in s) for s in smiles],
     })
     paths = {"train": folder / "train.csv"}
     frame.to_csv(paths["train"], index=False)
@@ -142,8 +143,8 @@ class TestFit:
         code = main(["fit", str(files["train"]), "--target", "half_logS", "--task", "regression",
                      *TINY_ARGS, "-o", str(path)])
         assert code == EXIT_OK
-        assert "skipping 8 row(s) without a value in 'half_logS'" in capsys.readouterr().err
-        assert load_model(path).n_train_samples_ == N_MOLECULES - 8
+        assert "skipping 10 row(s) without a value in 'half_logS'" in capsys.readouterr().err
+        assert load_model(path).n_train_samples_ == N_MOLECULES - 10  # rows 0, 5, ..., 45
 
     def test_progress_and_messages_go_to_stderr_unless_quiet(self, files, tmp_path, capsys):
         arguments = ["fit", str(files["train"]), "--target", "logS", "--task", "regression", *TINY_ARGS]

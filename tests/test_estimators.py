@@ -1,12 +1,13 @@
 """Behaviour of GNNClassifier and GNNRegressor as users rely on it.
 
-The estimators take SMILES, so every test works on real molecules: the first
-60 molecules of ESOL (regression on logSolubility; classification on whether a
-molecule is more soluble than the median) and, for multi-task classification,
-a few Tox21 tasks. Models are tiny (2 layers, 16 hidden units, 2 epochs), and
-fitted estimators that several tests only read are module-scoped fixtures.
+The estimators take SMILES, so every test works on real molecules: the 48 molecules
+of the shared ``SMALL_SMILES`` set (regression on their Crippen logP; classification
+on whether logP is above the median) and, for multi-task classification, the
+two-task labels of ``TINY_SMILES`` with a missing label (see tests/conftest.py).
+Models are the shared ``TINY`` ones (1 layer, 8 hidden units, 2 epochs), and fitted
+estimators that several tests only read are module-scoped fixtures.
 
-End-to-end learning on the full data sets is marked ``slow``.
+End-to-end learning on the real MoleculeNet data sets is marked ``slow``.
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ from molgnba.losses import (
 )
 from molgnba.data import ValidationSplit
 
-# A model small enough that a fit on 60 molecules takes a fraction of a second.
-TINY = dict(num_layers=2, hidden_dim=16, max_epochs=2, random_state=0)
-N_MOLECULES = 60
-TOX21_TASKS = ["NR-AhR", "NR-ER", "SR-ARE", "SR-MMP"]  # each has positives in the first 150 rows
+from conftest import SMALL_SMILES, SMALL_TARGETS, TINY, TINY_MULTITASK_LABELS, TINY_SMILES
+
+# Two binary tasks, as in Tox21; each has positives and negatives, and one label is missing.
+MULTITASK_TASKS = ["NR-AhR", "SR-ARE"]
 
 
 def strip_whitespace(smiles):
@@ -108,14 +109,13 @@ class RuinLastEpoch(Callback):
 
 # --------------------------------------------------------------------------- data
 @pytest.fixture(scope="module")
-def reg_data(esol):
-    smiles, y = esol
-    return list(smiles[:N_MOLECULES]), np.asarray(y[:N_MOLECULES], dtype=float).copy()
+def reg_data():
+    return list(SMALL_SMILES), np.asarray(SMALL_TARGETS, dtype=float).copy()
 
 
 @pytest.fixture(scope="module")
 def clf_data(reg_data):
-    """Binary 0/1 labels: more soluble than the median (30 of each)."""
+    """Binary 0/1 labels: logP above the median (24 of each)."""
     smiles, y = reg_data
     return smiles, (y > np.median(y)).astype(np.int64)
 
@@ -141,9 +141,9 @@ def multitask_reg_data(reg_data):
 
 
 @pytest.fixture(scope="module")
-def tox21_data(shared_data_dir):
-    frame = pd.read_csv(shared_data_dir / "tox21.csv").iloc[:150]
-    return frame["smiles"].tolist(), frame[TOX21_TASKS].to_numpy(dtype=float)
+def multitask_clf_data():
+    """Two binary 0/1 tasks with one missing label (NaN), like a slice of Tox21."""
+    return list(TINY_SMILES), TINY_MULTITASK_LABELS.copy()
 
 
 # ---------------------------------------------------------------- fitted models
@@ -166,9 +166,9 @@ def fitted_multitask_regressor(multitask_reg_data):
 
 
 @pytest.fixture(scope="module")
-def fitted_multitask_classifier(tox21_data):
-    X, Y = tox21_data
-    return GNNClassifier(**TINY).fit(X, Y)
+def fitted_multitask_classifier(tiny_multitask_classifier):
+    """The shared model fitted with ``TINY`` on ``multitask_clf_data`` (read-only)."""
+    return tiny_multitask_classifier
 
 
 @pytest.fixture(scope="module")
@@ -225,9 +225,9 @@ class TestInputContainers:
         # A frame's values are column-major, so the standardization's sums may differ in the last bit.
         np.testing.assert_allclose(est.predict(X), fitted_multitask_regressor.predict(X), rtol=1e-12)
 
-    def test_classifier_accepts_2d_y_as_frame(self, tox21_data, fitted_multitask_classifier):
-        X, Y = tox21_data
-        est = GNNClassifier(**TINY).fit(pd.Series(X), pd.DataFrame(Y, columns=TOX21_TASKS))
+    def test_classifier_accepts_2d_y_as_frame(self, multitask_clf_data, fitted_multitask_classifier):
+        X, Y = multitask_clf_data
+        est = GNNClassifier(**TINY).fit(pd.Series(X), pd.DataFrame(Y, columns=MULTITASK_TASKS))
         np.testing.assert_array_equal(est.predict_proba(X), fitted_multitask_classifier.predict_proba(X))
 
 
@@ -306,18 +306,18 @@ class TestClassifier:
         assert est.decision_function(X).shape == (len(X), 3)
         assert est.score(X, y) == pytest.approx(accuracy_score(y, predicted))
 
-    def test_multitask_0_1_labels_with_missing_values(self, fitted_multitask_classifier, tox21_data):
-        X, Y = tox21_data
+    def test_multitask_0_1_labels_with_missing_values(self, fitted_multitask_classifier, multitask_clf_data):
+        X, Y = multitask_clf_data
         est = fitted_multitask_classifier
         proba = est.predict_proba(X)
-        assert proba.shape == (len(X), len(TOX21_TASKS))
+        assert proba.shape == (len(X), len(MULTITASK_TASKS))
         assert np.all((proba >= 0) & (proba <= 1))
         predicted = est.predict(X)
-        assert predicted.shape == (len(X), len(TOX21_TASKS))
+        assert predicted.shape == (len(X), len(MULTITASK_TASKS))
         assert set(np.unique(predicted).tolist()) <= {0, 1}
         np.testing.assert_array_equal(predicted, (proba >= 0.5).astype(int))
-        assert est.decision_function(X).shape == (len(X), len(TOX21_TASKS))
-        assert est.n_tasks_ == len(TOX21_TASKS)
+        assert est.decision_function(X).shape == (len(X), len(MULTITASK_TASKS))
+        assert est.n_tasks_ == len(MULTITASK_TASKS)
 
     def test_validation_roc_auc_is_recorded_every_epoch(self, fitted_classifier):
         scores = fitted_classifier.history[:, "valid_roc_auc"]
@@ -441,7 +441,7 @@ class TestParameters:
     def test_architecture_parameters_with_module_prefix_are_refused(self, Estimator, reg_data, clf_data):
         X, y = clf_data if Estimator is GNNClassifier else reg_data
         with pytest.raises(ValueError, match="hidden_dim"):
-            Estimator(**TINY, module__hidden_dim=8).fit(X, y)
+            Estimator(**TINY, module__hidden_dim=32).fit(X, y)
 
 
 class TestSkorchParameters:
@@ -1352,8 +1352,8 @@ class TestSkipInvalidSmiles:
             else:
                 assert value in {"low", "mid", "high"}
 
-    def test_multitask_classifier_predicts_nan_rows(self, tox21_data):
-        X, Y = tox21_data
+    def test_multitask_classifier_predicts_nan_rows(self, multitask_clf_data):
+        X, Y = multitask_clf_data
         with pytest.warns(UserWarning):
             est = GNNClassifier(**TINY, invalid_smiles="skip").fit(_with_invalid(X), Y)
         Xi = _with_invalid(X)
@@ -1410,8 +1410,8 @@ def test_classifier_learns_bbbp(bbbp):
 
 
 # ----------------------------------------------------------------- partial_fit
-def test_partial_fit_on_smiles_continues_training(esol):
-    smiles, y = esol[0][:N_MOLECULES], esol[1][:N_MOLECULES]
+def test_partial_fit_on_smiles_continues_training(reg_data):
+    smiles, y = reg_data
     reg = GNNRegressor(**TINY).partial_fit(smiles, y)
     first_weights = {k: v.clone() for k, v in reg.module_.state_dict().items()}
     mean, scale = reg.target_mean_.copy(), reg.target_scale_.copy()
@@ -1426,9 +1426,9 @@ def test_partial_fit_on_smiles_continues_training(esol):
     assert reg.n_train_samples_ == 40
 
 
-def test_partial_fit_refuses_labels_the_classifier_never_saw(esol):
-    smiles = esol[0][:N_MOLECULES]
-    labels = np.where(esol[1][:N_MOLECULES] > np.median(esol[1]), "soluble", "insoluble")
+def test_partial_fit_refuses_labels_the_classifier_never_saw(reg_data):
+    smiles, y = reg_data
+    labels = np.where(y > np.median(y), "soluble", "insoluble")
     clf = GNNClassifier(**TINY).fit(smiles, labels)
     clf.partial_fit(smiles[:20], labels[:20])
     assert clf.classes_.tolist() == ["insoluble", "soluble"]

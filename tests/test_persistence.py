@@ -38,8 +38,9 @@ from molgnba.persistence import (
     save_model,
 )
 
-TINY = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
-N_MOLECULES = 40
+from conftest import SMALL_SMILES, SMALL_TARGETS, TINY, TINY_SMILES, TINY_TARGETS
+
+N_MOLECULES = len(SMALL_SMILES)
 QUERY = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "[Na+].[Cl-]", "C[C@H](N)C(=O)O"]
 
 
@@ -104,9 +105,8 @@ def run_docstring_examples(function):
 
 
 @pytest.fixture(scope="module")
-def data(esol):
-    smiles, y = esol
-    smiles, y = list(smiles[:N_MOLECULES]), np.asarray(y[:N_MOLECULES])
+def data():
+    smiles, y = list(SMALL_SMILES), np.asarray(SMALL_TARGETS)
     median = np.median(y)
     return {
         "smiles": smiles,
@@ -143,8 +143,9 @@ def fitted(request, data):
 
 
 @pytest.fixture(scope="module")
-def regressor(data):
-    return GNNRegressor(**TINY).fit(data["smiles"], data["y"])
+def regressor(tiny_regressor):
+    """The shared ``GNNRegressor(**TINY)`` fitted on ``TINY_SMILES`` (read-only)."""
+    return tiny_regressor
 
 
 @pytest.fixture(scope="module")
@@ -280,9 +281,9 @@ class TestLoadModel:
         assert loaded.history_[:, "epoch"] == fitted.history_[:, "epoch"]
         assert loaded.history_[:, "train_loss"] == pytest.approx(fitted.history_[:, "train_loss"])
 
-    def test_loaded_model_can_be_refitted(self, regressor, saved, data):
+    def test_loaded_model_can_be_refitted(self, regressor, saved):
         loaded = load_model(saved)
-        loaded.fit(data["smiles"], data["y"])
+        loaded.fit(TINY_SMILES, TINY_TARGETS)  # the data regressor was fitted on
         np.testing.assert_array_equal(loaded.predict(QUERY), regressor.predict(QUERY))
 
     def test_docstring_example_runs(self):

@@ -24,12 +24,13 @@ from molgnba.data import FixedValidationSplit, GraphDataset, ValidationSplit, co
 from molgnba.estimators._base import GNNBase
 from molgnba.featurize import featurize_smiles
 
+from conftest import SMALL_SMILES, SMALL_TARGETS, TINY
+
 N = 40
 DETERMINISTIC = dict(
     num_layers=1, hidden_dim=8, max_epochs=3, random_state=0, validation_fraction=None, batch_size=128,
     iterator_train__shuffle=False, optimizer=torch.optim.SGD, lr=0.1,
 )
-TINY = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
 CLASSIFIER_LOSSES = ["plain", "focal", "ghm", "gnba-paper", "gnba-guarded", "gnba-hard"]
 REGRESSOR_LOSSES = ["plain", "ghm", "gnba-paper", "gnba-guarded", "gnba-hard"]
 
@@ -49,7 +50,15 @@ def assert_same_network(a, b, atol=1e-5):
 
 
 @pytest.fixture(scope="module")
-def data(esol):
+def data():
+    """The first N molecules of the SMALL set: logP targets and "above the median" labels."""
+    smiles, y = list(SMALL_SMILES[:N]), np.asarray(SMALL_TARGETS[:N], dtype=float)
+    return smiles, y, (y > np.median(y)).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def esol_data(esol):
+    """The first N molecules of ESOL, as ``data``."""
     smiles, y = esol
     smiles, y = list(smiles[:N]), np.asarray(y[:N], dtype=float)
     return smiles, y, (y > np.median(y)).astype(np.int64)
@@ -105,10 +114,14 @@ class TestWeightsInTheFit:
         assert weighted.n_validation_samples_ == left_out.n_validation_samples_
         np.testing.assert_allclose(weighted.history[:, "valid_rmse"], left_out.history[:, "valid_rmse"], rtol=1e-5)
 
+    # How closely a weight mimics repeated rows depends on how far the repeated molecules shift
+    # the per-batch normalisation: it holds on ESOL's mix but not on the SMALL set, whose first
+    # rows are all small molecules, so this stays on the real data (in the full suite).
+    @pytest.mark.slow
     @pytest.mark.parametrize("Estimator, loss", [(GNNClassifier, "plain"), (GNNClassifier, "gnba-hard"),
                                                  (GNNRegressor, "plain"), (GNNRegressor, "gnba-hard")])
-    def test_integer_weight_approximates_repeating_the_rows(self, Estimator, loss, data):
-        smiles, y, labels = data
+    def test_integer_weight_approximates_repeating_the_rows(self, Estimator, loss, esol_data):
+        smiles, y, labels = esol_data
         target = labels if Estimator is GNNClassifier else y
         params = {**DETERMINISTIC, "max_epochs": 15, **loss_params(loss)}
 
