@@ -108,8 +108,9 @@ def summary_table(runs: list[dict], field: str = "test_score") -> str:
                 continue
             scores = np.array([v for _, v in values])
             seeds = ",".join(str(s) for s, _ in values)
-            spread = f" ± {scores.std(ddof=1):.3f}" if len(scores) > 1 else ""
-            row.append(f"{scores.mean():.3f}{spread} ({seeds})")
+            digits = 0 if field == "fit_seconds" else 3
+            spread = f" ± {scores.std(ddof=1):.{digits}f}" if len(scores) > 1 else ""
+            row.append(f"{scores.mean():.{digits}f}{spread} ({seeds})")
         lines.append(f"| {model} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
