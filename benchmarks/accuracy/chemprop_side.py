@@ -1,6 +1,6 @@
 """chemprop's side of the accuracy benchmark; runs in chemprop's own virtual environment.
 
-Usage: CHEMPROP_PYTHON chemprop_side.py WORKDIR TASK EPOCHS THREADS
+Usage: CHEMPROP_PYTHON chemprop_side.py WORKDIR TASK EPOCHS THREADS [ENSEMBLE_SIZE]
 
 WORKDIR holds ``data.csv`` (columns smiles, y) and ``split.json`` (row indices of
 train, valid, test). chemprop's own command line trains with its defaults (D-MPNN
@@ -8,7 +8,9 @@ d_h 300 depth 3, mean aggregation, Noam schedule, best epoch by validation loss)
 on the given train/valid rows, then predicts the valid and test rows. Prints one
 JSON line: fit seconds (``chemprop train`` wall time, featurization included),
 epochs, the per-epoch validation curve from chemprop's CSV log, and the
-predictions, which the caller scores.
+predictions, which the caller scores. With ENSEMBLE_SIZE > 1 (chemprop's
+``--ensemble-size``) the predictions are the members' mean, and each member's test
+predictions are given too (``test_member_predictions``), for the ensemble's spread.
 """
 
 import csv
@@ -45,7 +47,7 @@ def validation_curve(output_dir: Path) -> list:
     return [curve[k] for k in sorted(curve)]
 
 
-def main(workdir, task, epochs, threads):
+def main(workdir, task, epochs, threads, ensemble_size=1):
     workdir = Path(workdir)
     chemprop = str(Path(sys.executable).with_name("chemprop"))
     split = json.loads((workdir / "split.json").read_text())
@@ -63,20 +65,30 @@ def main(workdir, task, epochs, threads):
     run([chemprop, "train", "-i", str(workdir / "data.csv"), "-s", "smiles", "--target-columns", "y",
          "-t", "regression" if task == "regression" else "classification", "--epochs", str(epochs),
          "--splits-file", str(workdir / "splits.json"), "--num-workers", "0", "-o", str(output_dir),
-         "--pytorch-seed", "0"])
+         "--pytorch-seed", "0", "--ensemble-size", str(ensemble_size)])
     fit_seconds = time.perf_counter() - start
-    model = next(output_dir.rglob("best.pt"))
+    members = sorted(output_dir.rglob("best.pt"))
+
+    def mean_predictions(smiles_csv, name):
+        per_member = [predictions(chemprop, model, smiles_csv, workdir / f"{name}_{k}.csv")
+                      for k, model in enumerate(members)]
+        return [sum(values) / len(values) for values in zip(*per_member)], per_member
+
+    valid_predictions, _ = mean_predictions(workdir / "valid.csv", "valid_preds")
+    test_predictions, test_members = mean_predictions(workdir / "test.csv", "test_preds")
     print(json.dumps({
         "fit_seconds": fit_seconds,
         "epochs": int(epochs),
         "threads": int(threads),
         "valid_loss_curve": validation_curve(output_dir),
-        "valid_predictions": predictions(chemprop, model, workdir / "valid.csv", workdir / "valid_preds.csv"),
-        "test_predictions": predictions(chemprop, model, workdir / "test.csv", workdir / "test_preds.csv"),
+        "ensemble_size": len(members),
+        "valid_predictions": valid_predictions,
+        "test_predictions": test_predictions,
+        **({"test_member_predictions": test_members} if len(members) > 1 else {}),
         "chemprop_version": __import__("chemprop").__version__,
     }))
 
 
 if __name__ == "__main__":
     os.environ.setdefault("OMP_NUM_THREADS", sys.argv[4])
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

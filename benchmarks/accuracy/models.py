@@ -125,7 +125,8 @@ def fit_forest(split, threads: int = 1, n_estimators: int = 500) -> dict:
     }
 
 
-def fit_chemprop(split, threads: int = 1, epochs: int = 50, python=None) -> dict:
+def run_chemprop(split, threads: int = 1, epochs: int = 50, python=None, ensemble_size: int = 1) -> dict:
+    """chemprop's raw result on ``split``: fit time, curve and the valid/test predictions (members' mean)."""
     python = python or os.environ.get("CHEMPROP_PYTHON", "/work/chemprop-venv/bin/python")
     if not Path(python).exists():
         raise FileNotFoundError(
@@ -140,12 +141,17 @@ def fit_chemprop(split, threads: int = 1, epochs: int = 50, python=None) -> dict
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         side = Path(__file__).with_name("chemprop_side.py")
         completed = subprocess.run(
-            [python, str(side), workdir, split.task, str(epochs), str(threads)],
+            [python, str(side), workdir, split.task, str(epochs), str(threads), str(ensemble_size)],
             capture_output=True, text=True, env=env,
         )
         if completed.returncode != 0:
             raise RuntimeError(f"chemprop failed:\n{completed.stderr[-4000:]}")
         result = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def fit_chemprop(split, threads: int = 1, epochs: int = 50, python=None) -> dict:
+    result = run_chemprop(split, threads, epochs, python)
     test_smiles, test_y = split.part("test")
     valid_smiles, valid_y = split.part("valid")
     result["test_score"] = score_predictions(test_y, np.asarray(result.pop("test_predictions")), split.task)

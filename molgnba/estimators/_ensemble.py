@@ -257,7 +257,7 @@ class EnsembleMixin:
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_out_), dtype float32
+        ndarray of shape (n_samples, ``n_features_out_``), dtype float32
             With ``invalid_smiles="skip"``, rows of invalid SMILES are NaN;
             with "raise" (the default) they raise before anything is
             computed, naming them.
@@ -317,7 +317,7 @@ class EnsembleMixin:
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features_out_), dtype float32
+        ndarray of shape (n_samples, ``n_features_out_``), dtype float32
 
         Examples
         --------
@@ -345,7 +345,7 @@ class EnsembleMixin:
 
         Returns
         -------
-        ndarray of str objects, shape (n_features_out_,)
+        ndarray of str objects, shape (``n_features_out_``,)
             ``gnnregressor0``, ``gnnregressor1``, ... (``gnnclassifier0``...),
             scikit-learn's convention for features a model makes.
 
