@@ -118,7 +118,7 @@ def command_run(args) -> None:
 def command_report(args) -> None:
     runs = [json.loads(p.read_text()) for p in sorted(args.results.rglob("*-seed*.json"))]
     fields = ["rmse", "spearman_error_std", "miscalibration_area", "nll", "fit_and_predict_seconds"]
-    print("| dataset | split | seed | method | RMSE | Spearman(|error|, std) | miscalibration area | NLL | seconds |")
+    print("| dataset | split | seed | method | RMSE | Spearman of abs. error and std | miscalibration area | NLL | seconds |")
     print("|" + " --- |" * 9)
     for run in runs:
         values = " | ".join(f"{run[f]:.0f}" if f.endswith("seconds") else f"{run[f]:.3f}" for f in fields)
