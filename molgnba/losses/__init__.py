@@ -91,7 +91,6 @@ from molgnba.losses._attentive import (
     GNBALoss,
     GNBAOutput,
     GNBAPaperLoss,
-    _normalized_entropy,  # noqa: F401 - importable here as in the single-file molgnba/losses.py
 )
 from molgnba.losses._torch import TorchLoss, as_molecular_loss
 from molgnba.losses._gaussian import GaussianNLLLoss
