@@ -48,6 +48,8 @@ def run_one(model: str, dataset: str, split_kind: str, seed: int, data_dir: str,
     from benchmarks.accuracy.models import fit_model
 
     path = run_path(Path(results), model, dataset, split_kind, seed)
+    if path.exists():  # finished meanwhile by another run of this command
+        return f"{path.relative_to(results)}: already there, skipped"
     split = make_split(dataset, split_kind, seed, data_dir)
     started = time.time()
     record = fit_model(model, split, threads)

@@ -94,6 +94,8 @@ def fit_method(method: str, split, threads: int = 1) -> dict:
 
 def run_one(method, dataset, kind, seed, data_dir, threads, results) -> str:
     path = Path(results) / dataset / kind / f"{method}-seed{seed}.json"
+    if path.exists():  # finished meanwhile by another run of this command
+        return f"{path.name}: already there, skipped"
     record = fit_method(method, make_split(dataset, kind, seed, data_dir), threads)
     record.update(method=method, dataset=dataset, split=kind, seed=seed, ensemble_size=ENSEMBLE_SIZE,
                   threads=threads, date=datetime.now(timezone.utc).strftime("%Y-%m-%d"),
