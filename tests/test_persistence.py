@@ -37,6 +37,7 @@ from molgnba.persistence import (
     read_metadata,
     save_model,
 )
+from molgnba.presets import get_preset
 
 from conftest import SMALL_SMILES, SMALL_TARGETS, TINY, TINY_SMILES, TINY_TARGETS
 
@@ -146,6 +147,16 @@ def fitted(request, data):
 def regressor(tiny_regressor):
     """The shared ``GNNRegressor(**TINY)`` fitted on ``TINY_SMILES`` (read-only)."""
     return tiny_regressor
+
+
+#: The paper's configuration (molgnba 0.1's defaults), made tiny: a model that version 1 holds.
+PAPER_TINY = {**get_preset("paper"), **TINY, "head_hidden_dim": None}
+
+
+@pytest.fixture(scope="module")
+def paper_model(data):
+    """A tiny GNNRegressor of the paper's configuration and attentive loss."""
+    return GNNRegressor(**PAPER_TINY, attentive_loss=True).fit(data["smiles"], data["y"])
 
 
 @pytest.fixture(scope="module")
@@ -510,6 +521,51 @@ class TestLossParameters:
         assert {key: loaded.get_params()[key] for key in params} == params
         assert type(loaded.criterion_) is type(regressor.criterion_)
         np.testing.assert_array_equal(loaded.predict(data["smiles"]), regressor.predict(data["smiles"]))
+
+
+class TestParametersAFileLacks:
+    """A file may lack a parameter (version 1 leaves out the version-2 ones at their version-1
+    values; a file of an older molgnba predates newer ones): it loads with the value the
+    parameter had when the file was written, the defaults of molgnba 0.1, not today's."""
+
+    def test_a_file_of_molgnba_0_1_loads_with_the_recipe_it_was_trained_with(self):
+        path = LEGACY_DATA / "classifier-0.1-default.molgnba"
+        assert not {"lr_schedule", "head_hidden_dim", "descriptors"} & set(read_metadata(path)["params"])
+        loaded = load_model(path)
+        assert {name: loaded.get_params()[name] for name in ("lr_schedule", "warmup_epochs", "head_hidden_dim",
+                                                              "descriptors", "num_layers", "backbone")} == {
+            "lr_schedule": "constant", "warmup_epochs": 2, "head_hidden_dim": None, "descriptors": None,
+            "num_layers": 1, "backbone": "gin",  # what the file holds stays
+        }
+
+    def test_parameters_at_the_old_defaults_left_out_load_as_those_defaults(self, tmp_path):
+        def leave_out_old_defaults(metadata):
+            for name in ("backbone", "attentive_loss", "featurizer", "batch_size", "max_epochs", "loss"):
+                del metadata["params"][name]
+
+        path = rewrite_metadata(LEGACY_DATA / "classifier-0.1-default.molgnba", tmp_path / "old.molgnba",
+                                leave_out_old_defaults)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loaded = load_model(path)
+        assert {name: loaded.get_params()[name] for name in (
+            "backbone", "attentive_loss", "featurizer", "batch_size", "max_epochs", "loss", "head_hidden_dim",
+            "lr_schedule",
+        )} == {
+            "backbone": "gin", "attentive_loss": True, "featurizer": "hu2019", "batch_size": 32,
+            "max_epochs": 100, "loss": "auto", "head_hidden_dim": None, "lr_schedule": "constant",
+        }
+        assert type(loaded.criterion_).__name__ == "GNBAHardLoss"
+        expected = np.load(LEGACY_DATA / "legacy-models-input-predictions.npy")
+        np.testing.assert_array_equal(loaded.predict_proba(LEGACY_SMILES)[:, 1], expected[0])
+
+    def test_a_version_1_file_written_today_loads_with_what_it_left_out(self, paper_model, data, tmp_path):
+        path = save_model(paper_model, tmp_path / "paper.molgnba")
+        metadata = read_metadata(path)
+        assert metadata["format_version"] == 1 and "lr_schedule" not in metadata["params"]
+        loaded = load_model(path)
+        assert loaded.get_params(deep=False) == paper_model.get_params(deep=False)
+        np.testing.assert_array_equal(loaded.predict(data["smiles"]), paper_model.predict(data["smiles"]))
 
 
 class TestReadMetadata:
