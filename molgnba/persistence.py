@@ -738,7 +738,7 @@ def read_metadata(path) -> dict:
     >>> path = save_model(reg, os.path.join(tempfile.mkdtemp(), "m.molgnba"), info={"targets": ["size"]})
     >>> meta = read_metadata(path)
     >>> meta["estimator"], meta["featurizer"]["signature"], meta["info"]
-    ('GNNRegressor', 'hu2019:1', {'targets': ['size']})
+    ('GNNRegressor', 'extended:1', {'targets': ['size']})
     """
     path = _existing_file(path)
     metadata, _ = _read_archive(path, weights=False)

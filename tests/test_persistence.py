@@ -173,10 +173,10 @@ class TestSaveModel:
         contents = members(saved)
         assert set(contents) == {"metadata.json", "weights.pt"}
         metadata = json.loads(contents["metadata.json"])
-        assert metadata["format_version"] == FORMAT_VERSION
+        assert metadata["format_version"] == 2  # the default recipe (noam, a hidden head) is version 2's
         assert metadata["molgnba_version"] == molgnba.__version__
         assert metadata["estimator"] == "GNNRegressor"
-        assert metadata["featurizer"]["signature"] == "hu2019:1"
+        assert metadata["featurizer"]["signature"] == "extended:1"
         assert metadata["fitted"]["n_outputs_"] == 1
         weights = torch.load(io.BytesIO(contents["weights.pt"]), weights_only=True)
         assert set(weights) == {"module", "criterion"}
@@ -398,9 +398,9 @@ class TestLoadModel:
 
     def test_another_featurizer_version_is_refused(self, saved, tmp_path):
         path = rewrite_metadata(
-            saved, tmp_path / "model.molgnba", lambda m: m["featurizer"].update(signature="hu2019:2")
+            saved, tmp_path / "model.molgnba", lambda m: m["featurizer"].update(signature="extended:2")
         )
-        with pytest.raises(ValueError, match=r"model.molgnba.*'hu2019:2'.*'hu2019:1'"):
+        with pytest.raises(ValueError, match=r"model.molgnba.*'extended:2'.*'extended:1'"):
             load_model(path)
 
     def test_an_unregistered_featurizer_is_refused(self, saved, tmp_path):
@@ -495,7 +495,7 @@ class TestLossParameters:
 
     def test_deprecated_parameters_set_today_are_mapped_on_load(self, data, tmp_path):
         with pytest.warns(FutureWarning):
-            old = GNNRegressor(**TINY, adversarial_attention=False).fit(data["smiles"], data["y"])
+            old = GNNRegressor(**TINY, attentive_loss=True, adversarial_attention=False).fit(data["smiles"], data["y"])
         with warnings.catch_warnings():
             warnings.simplefilter("error", FutureWarning)
             loaded = load_model(save_model(old, tmp_path / "old.molgnba"))
@@ -504,15 +504,16 @@ class TestLossParameters:
 
     def test_contradictory_deprecated_parameters_make_an_invalid_file(self, saved, tmp_path):
         def contradict(metadata):
-            metadata["params"].update(adversarial_attention=True, detach_gradient_norm=False)
+            metadata["params"].update(attentive_loss=True, adversarial_attention=True, detach_gradient_norm=False)
 
         path = rewrite_metadata(saved, tmp_path / "bad.molgnba", contradict)
         with pytest.raises(ValueError, match="contradictory"):
             load_model(path)
 
     @pytest.mark.parametrize("params", [
-        dict(loss="gnba-guarded", criterion__detach_gradient_norm=False, attention_temperature=2.0),
-        dict(loss="gnba-paper"),
+        dict(loss="gnba-guarded", attentive_loss=True, criterion__detach_gradient_norm=False,
+             attention_temperature=2.0),
+        dict(loss="gnba-paper", attentive_loss=True),
         dict(loss="ghm", attentive_loss=False, criterion__bins=7),
     ])
     def test_a_named_loss_round_trips(self, params, data, tmp_path):
@@ -683,12 +684,21 @@ class TestEnsembleFiles:
             np.testing.assert_array_equal(loaded_member.predict(smiles), saved_member.predict(smiles))
         assert loaded.get_params()["uncertainty"] == "mve" and loaded.get_params()["n_ensemble"] == 2
 
-    def test_a_single_model_without_uncertainty_stays_format_version_1(self, saved):
-        metadata = read_metadata(saved)
+    def test_a_single_model_of_the_version_1_recipe_stays_format_version_1(self, paper_model, tmp_path):
+        metadata = read_metadata(save_model(paper_model, tmp_path / "paper.molgnba"))
         assert metadata["format_version"] == FORMAT_VERSION == 1
-        # An older molgnba's constructor would reject these, so they are left out at their defaults.
-        assert not {"n_ensemble", "n_jobs", "uncertainty", "n_dropout_samples"} & set(metadata["params"])
+        # An older molgnba's constructor would reject these, so they are left out at their version-1 values.
+        assert not {
+            "n_ensemble", "n_jobs", "uncertainty", "n_dropout_samples", "lr_schedule", "head_hidden_dim",
+        } & set(metadata["params"])
         assert "members" not in metadata
+
+    def test_the_default_recipe_is_format_version_2(self, saved):
+        metadata = read_metadata(saved)
+        assert metadata["format_version"] == 2
+        assert {key: metadata["params"][key] for key in ("lr_schedule", "head_hidden_dim")} == {
+            "lr_schedule": "noam", "head_hidden_dim": TINY["head_hidden_dim"],
+        }
 
     @pytest.mark.parametrize("params", [dict(n_ensemble=2), dict(uncertainty="mve", attentive_loss=False)])
     def test_ensembles_and_uncertainty_are_format_version_2(self, data, tmp_path, params):
@@ -726,12 +736,14 @@ PARAMETERS_OF_0_1_0 = {
 }
 
 
-@pytest.mark.parametrize("fixture", ["tiny_regressor", "tiny_classifier"])
-def test_a_model_the_first_release_can_build_is_written_for_it(fixture, request, tmp_path):
-    """Version-1 files stay readable by molgnba 0.1.0: parameters added since are left out at their defaults."""
+@pytest.mark.parametrize("Estimator", [GNNRegressor, GNNClassifier])
+def test_a_model_the_first_release_can_build_is_written_for_it(Estimator, tmp_path):
+    """Version-1 files stay readable by molgnba 0.1.0: parameters added since are left out at their 0.1 values."""
     from molgnba.persistence import read_metadata
 
-    path = save_model(request.getfixturevalue(fixture), tmp_path / "model.molgnba")
+    y = TINY_TARGETS if Estimator is GNNRegressor else TINY_TARGETS > 0
+    model = Estimator(**PAPER_TINY, attentive_loss=True).fit(TINY_SMILES, y)  # 0.1's defaults, made tiny
+    path = save_model(model, tmp_path / "model.molgnba")
     metadata = read_metadata(path)
     assert metadata["format_version"] == 1
     assert set(metadata["params"]) <= PARAMETERS_OF_0_1_0, set(metadata["params"]) - PARAMETERS_OF_0_1_0
