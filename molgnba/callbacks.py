@@ -200,7 +200,7 @@ class SampleDiagnostics(Callback):
 
     >>> from molgnba import GNNRegressor
     >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"]
-    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
+    >>> reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, attentive_loss=True, random_state=0)
     >>> reg = reg.fit(smiles, [0.0, 1.0, 2.0, 3.0, 1.5, 1.2, 2.5, 4.0])
     >>> reg.train_gradient_norm_.shape, reg.train_attention_.shape
     ((8,), (8,))

@@ -302,8 +302,9 @@ def _rows_with_a_target(args, smiles, y, target: str):
 
 
 def _new_estimator(args):
-    """A GNNRegressor or GNNClassifier with the options given; the others keep their defaults."""
+    """A GNNRegressor or GNNClassifier with the options given over ``--preset``; the rest keep their defaults."""
     from molgnba.estimators import GNNClassifier, GNNRegressor
+    from molgnba.presets import get_preset
 
     options = {
         "backbone": args.backbone, "attentive_loss": args.attentive_loss, "max_epochs": args.epochs,
@@ -318,8 +319,9 @@ def _new_estimator(args):
         if args.uncertainty == "mve" and args.attentive_loss is None:
             options["attentive_loss"] = False  # the Gaussian likelihood replaces the (attentive) squared error
     options = {name: value for name, value in options.items() if value is not None}
+    preset = get_preset(args.preset) if args.preset else {}
     estimator_class = GNNRegressor if args.task == "regression" else GNNClassifier
-    return estimator_class(**options, progress_bar=not args.quiet)
+    return estimator_class(**{**preset, **options}, progress_bar=not args.quiet)
 
 
 def _save(args, estimator, output: Path, targets: list[str], n_rows: int) -> None:
@@ -584,15 +586,20 @@ examples:
   molgnba fit esol.csv --smiles-column smiles --target logSolubility \\
       --task regression -o esol.molgnba
 
-  # binary classification with a GAT and the plain (non-attentive) loss
+  # binary classification with a GAT, 30 epochs, seeded
   molgnba fit bbbp.csv --target p_np --task classification --backbone gat \\
-      --no-attentive-loss --epochs 50 --seed 0 -o bbbp.molgnba
+      --epochs 30 --seed 0 -o bbbp.molgnba
+
+  # the GNBA paper's configuration (GIN, 5 x 300, constant rate, 100 epochs of
+  # batch 32) with its attentive loss; the defaults are chemprop's (D-MPNN)
+  molgnba fit bbbp.csv --target p_np --task classification --preset paper \\
+      --attentive-loss -o bbbp-paper.molgnba
 
   # several 0/1 tasks at once (empty cells are missing labels)
   molgnba fit tox21.csv --target NR-AR --target NR-AhR --task classification -o tox.molgnba
 
   # five networks whose spread estimates each prediction's uncertainty
-  molgnba fit esol.csv --target logSolubility --task regression \
+  molgnba fit esol.csv --target logSolubility --task regression \\
       --ensemble 5 --uncertainty ensemble -o esol-ensemble.molgnba
 
 Rows whose single target is empty are skipped (with a note). With several
@@ -631,7 +638,7 @@ examples:
 output:
   Every input row and column, in order and unchanged, followed by one column
   per learned feature (gnnregressor0, gnnregressor1, ... or gnnclassifier0,
-  ...: the graph embedding the model's last layer reads, concatenated over
+  ...: the graph embedding the model's head reads, concatenated over
   the members of an ensemble) and {ERROR_COLUMN}. Invalid SMILES keep their
   row, with empty feature cells and the reason in {ERROR_COLUMN}. In Python:
   estimator.transform, or molgnba.screening.predict_file(..., method="transform").
@@ -702,8 +709,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="molgnba",
         description=(
-            "Graph neural networks (GIN, GAT) for molecular property prediction from SMILES,\n"
-            "with the gradient-norm based attentive loss (GNBA).\n\n"
+            "Graph neural networks (D-MPNN, GIN, GAT, ...) for molecular property prediction\n"
+            "from SMILES, optionally with the gradient-norm based attentive loss (GNBA).\n\n"
             "  molgnba fit       train on a CSV of SMILES and targets, save the model\n"
             "  molgnba predict   add predictions to a CSV\n"
             "  molgnba fingerprint  add a model's learned fingerprints to a CSV\n"
@@ -729,6 +736,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_fit_parser(commands) -> None:
     """``molgnba fit``: train on a CSV and save the model."""
     from molgnba.estimators import GNNClassifier
+    from molgnba.nn import BACKBONES
+    from molgnba.presets import PRESETS
 
     # The help shows the estimators' own defaults, so it cannot drift from them.
     default = GNNClassifier().get_params(deep=False)
@@ -739,8 +748,9 @@ def _add_fit_parser(commands) -> None:
         help="train a model on a CSV and save it",
         description=(
             "Train a GNNRegressor or GNNClassifier on the SMILES and target column(s) of a CSV\n"
-            "file and save it as a .molgnba model file. Options left out take the estimators'\n"
-            "defaults (shown in brackets)."
+            "file and save it as a .molgnba model file. Options left out take the values of\n"
+            "--preset, if given, else the estimators' defaults (shown in brackets): chemprop's\n"
+            "configuration, the \"chemprop-like\" preset, with the plain loss."
         ),
         epilog=_FIT_EXAMPLES + "\n" + _EXIT_CODES,
         formatter_class=_Formatter,
@@ -752,7 +762,12 @@ def _add_fit_parser(commands) -> None:
                      help="target column; repeat for several tasks")
     fit.add_argument("--task", required=True, choices=["regression", "classification"],
                      help="learn numbers (GNNRegressor) or labels (GNNClassifier)")
-    fit.add_argument("--backbone", choices=["gin", "gat"], help=f"message-passing layers [{default['backbone']}]")
+    fit.add_argument("--preset", choices=sorted(PRESETS),
+                     help="start from a named configuration (molgnba.presets; it sets the network, features "
+                          "and training recipe, not the loss): 'paper' is the GNBA paper's GIN, 5 x 300, "
+                          "100 epochs of batch 32 at a constant rate; 'chemprop-like' is the defaults. The "
+                          "options below override it [none]")
+    fit.add_argument("--backbone", choices=sorted(BACKBONES), help=f"message-passing layers [{default['backbone']}]")
     fit.add_argument("--attentive-loss", action=argparse.BooleanOptionalAction, default=None,
                      help=f"weight the loss by the GNBA attention [{on_off[default['attentive_loss']]}]")
     fit.add_argument("--epochs", type=_positive_int, metavar="N", help=f"maximum number of epochs [{default['max_epochs']}]")
@@ -773,8 +788,9 @@ def _add_fit_parser(commands) -> None:
     fit.add_argument("--dropout", type=float, metavar="P", help=f"dropout rate [{default['dropout']}]")
     fit.add_argument("--uncertainty", choices=["ensemble", "mve", "dropout"],
                      help="regression: how 'molgnba predict --uncertainty' estimates standard deviations: the "
-                          "spread of an --ensemble of N >= 2, a variance head (mve; implies --no-attentive-loss "
-                          "unless given), or Monte Carlo dropout (needs --dropout > 0) [none]")
+                          "spread of an --ensemble of N >= 2, a variance head (mve; trains with the Gaussian "
+                          "likelihood, so not with --attentive-loss), or Monte Carlo dropout (needs "
+                          "--dropout > 0) [none]")
     fit.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
     fit.set_defaults(handler=_fit)
 

@@ -32,11 +32,19 @@ Compatibility rules
   meaning of the stored fields bumps it, and files of another format
   version are refused. A single model without an uncertainty method is
   written as version :data:`FORMAT_VERSION` (1), which every molgnba
-  reads; the parameters ``n_ensemble``, ``n_jobs``, ``uncertainty`` and
-  ``n_dropout_samples`` are then at their defaults and left out of the
-  file. A model that uses any of them is written as version 2, which
-  molgnba releases before it refuse with an "upgrade molgnba" message
-  instead of misreading it.
+  reads; the parameters that only version 2 holds (``n_ensemble``,
+  ``n_jobs``, ``uncertainty``, ``n_dropout_samples``, the training recipe's
+  ``lr_schedule``, ``warmup_epochs``, ``head_hidden_dim``, ``descriptors``,
+  and ``class_weight``) are then at the values version-1 code builds with
+  and left out of the file. A model that uses any of them is written as
+  version 2, which molgnba releases before it refuse with an "upgrade
+  molgnba" message instead of misreading it.
+* A parameter missing from a file is loaded with the value it had when the
+  file was written, never with today's constructor default: the defaults
+  of molgnba 0.1 (the ``"paper"`` preset with
+  ``attentive_loss=True``; ``_PARAMS_OF_OLD_DEFAULTS``), which are also
+  the values at which version 1 leaves its parameters out. Changing a
+  default therefore changes no saved model.
 * The **featurizer signature** must match the featurizer of that name in
   this installation (a model is never run on graphs of another feature set).
   A custom featurizer must be registered with
@@ -89,6 +97,17 @@ _VERSION_2_PARAMS = {
     "adversarial_attention": "deprecated", "detach_gradient_norm": "deprecated",
 }
 FORMAT_NAME = "molgnba-model"
+# What a file that lacks a parameter was written with: the estimators' defaults of 0.1, before 0.2
+# made chemprop's configuration the default (the "paper" preset, and attentive_loss=True), and
+# the values at which a version-1 file leaves out the version-2 parameters. Written out, not
+# derived from the constructors or the presets: the files already written are what it describes.
+_PARAMS_OF_OLD_DEFAULTS = {
+    "backbone": "gin", "attentive_loss": True, "num_layers": 5, "hidden_dim": 300, "dropout": 0.0,
+    "pooling": "mean", "jumping_knowledge": "concat", "train_eps": False, "featurizer": "hu2019",
+    "lr": 1e-3, "weight_decay": 0.0, "max_epochs": 100, "batch_size": 32, "validation_fraction": 0.1,
+    "patience": None,
+    **_VERSION_2_PARAMS,
+}
 
 _METADATA = "metadata.json"
 _WEIGHTS = "weights.pt"
@@ -604,6 +623,20 @@ def _resolve_device(path, saved_param, device):
     return param, target
 
 
+def _with_old_defaults(estimator_class, params: dict) -> dict:
+    """``params`` completed with the values that the parameters it lacks had when it was written.
+
+    A file holds every JSON parameter but those that version 1 leaves out at
+    their version-1 values; a file written before a parameter existed was
+    trained as that parameter's value then. Both are
+    ``_PARAMS_OF_OLD_DEFAULTS``, whatever the constructors' defaults are now.
+    """
+    accepted = estimator_class().get_params(deep=False)
+    missing = {name: value for name, value in _PARAMS_OF_OLD_DEFAULTS.items()
+               if name in accepted and name not in params}
+    return {**params, **missing}
+
+
 def _map_deprecated_params(path, params: dict) -> dict:
     """Parameters of files written before the loss became one parameter, in today's terms.
 
@@ -705,7 +738,7 @@ def read_metadata(path) -> dict:
     >>> path = save_model(reg, os.path.join(tempfile.mkdtemp(), "m.molgnba"), info={"targets": ["size"]})
     >>> meta = read_metadata(path)
     >>> meta["estimator"], meta["featurizer"]["signature"], meta["info"]
-    ('GNNRegressor', 'hu2019:1', {'targets': ['size']})
+    ('GNNRegressor', 'extended:1', {'targets': ['size']})
     """
     path = _existing_file(path)
     metadata, _ = _read_archive(path, weights=False)
@@ -792,7 +825,8 @@ def load_model(path, device=None):
     if name not in classes:
         raise _invalid(path, f"unknown estimator class {name!r} (expected one of {sorted(classes)})")
     raw_params = _require(path, metadata, "params", dict, "an object")
-    params = _map_deprecated_params(path, _from_json(raw_params))
+    params = _with_old_defaults(classes[name], _from_json(raw_params))
+    params = _map_deprecated_params(path, params)
     _check_featurizer(path, metadata, params)
     param_device, map_location = _resolve_device(path, params.get("device"), device)
     params["device"] = param_device

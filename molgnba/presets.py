@@ -1,4 +1,4 @@
-"""Named configurations of the estimators: the paper's, and one after chemprop's defaults.
+"""Named configurations of the estimators: the paper's, and chemprop's (the defaults).
 
 A preset is a plain dict of estimator parameters, so it works wherever
 parameters do: ``GNNRegressor(**get_preset("paper"))``,
@@ -7,7 +7,10 @@ of a ``GridSearchCV`` grid. Every preset names the same parameters, all that
 make up the network and its training recipe (backbone, depth and width,
 featurizer, descriptors, head, optimizer, schedule, epochs, batch size,
 validation and early stopping), so a preset pins its configuration
-whatever the estimators' defaults become.
+whatever the estimators' defaults become. The defaults are
+``"chemprop-like"`` (with ``attentive_loss=False``); the GNBA paper's
+configuration, the defaults before 0.2, is
+``GNNRegressor(**get_preset("paper"), attentive_loss=True)``.
 
 The loss (``attentive_loss``, ``loss`` and the attention settings) is not
 part of a preset: it is chosen on its own, so that any loss can be paired
@@ -87,10 +90,11 @@ def get_preset(name: str) -> dict:
     name : {"paper", "chemprop-like"}
         "paper": the GNBA paper's configuration (GIN, 5 x 300, "hu2019"
         atom and bond features, one linear head, Adam at a constant 1e-3,
-        100 epochs of batch 32), the benchmark's. "chemprop-like":
-        chemprop 2's defaults (D-MPNN of depth 3 and width 300, "extended"
-        features, a 300-wide hidden layer in the head, the "noam" schedule,
-        50 epochs of batch 64).
+        100 epochs of batch 32), the benchmark's, and the estimators'
+        defaults before 0.2. "chemprop-like": chemprop 2's defaults (D-MPNN
+        of depth 3 and width 300, "extended" features, a 300-wide hidden
+        layer in the head, the "noam" schedule, 50 epochs of batch 64), the
+        estimators' defaults.
 
     Returns
     -------

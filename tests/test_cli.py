@@ -21,6 +21,7 @@ import molgnba.benchmark.__main__ as benchmark_main
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba.cli import ERROR_COLUMN, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
 from molgnba.persistence import load_model, read_metadata
+from molgnba.presets import get_preset
 
 from conftest import SMALL_SMILES, SMALL_TARGETS
 
@@ -90,7 +91,7 @@ def models(files, tmp_path_factory):
                                  "--task", "regression", "--backbone", "gat"),
         "strings": fit_model(files, folder, "strings.molgnba", "--target", "soluble", "--task", "classification"),
         "binary": fit_model(files, folder, "binary.molgnba", "--target", "p_np", "--task", "classification",
-                            "--no-attentive-loss"),
+                            "--attentive-loss"),
         "multiclass": fit_model(files, folder, "multi.molgnba", "--target", "tertile", "--task", "classification"),
         "multitask": fit_model(files, folder, "tasks.molgnba", "--target", "p_np", "--target", "ring",
                                "--task", "classification"),
@@ -117,7 +118,16 @@ class TestFit:
         assert metadata["params"]["progress_bar"] is False  # --quiet
         assert metadata["info"]["targets"] == ["logS", "half_logS"]
         assert metadata["info"]["smiles_column"] == "smiles"
-        assert read_metadata(models["binary"])["params"]["attentive_loss"] is False
+        assert read_metadata(models["binary"])["params"]["attentive_loss"] is True
+        assert read_metadata(models["strings"])["params"]["attentive_loss"] is False  # the default
+
+    def test_a_preset_sets_the_configuration_and_the_options_override_it(self, files, tmp_path):
+        path = fit_model(files, tmp_path, "paper.molgnba", "--target", "logS", "--task", "regression",
+                         "--preset", "paper", "--attentive-loss", "--batch-size", "16")
+        model = load_model(path)
+        paper = {**get_preset("paper"), "num_layers": 1, "hidden_dim": 8, "max_epochs": 2, "batch_size": 16}
+        assert {name: model.get_params()[name] for name in paper} == paper
+        assert model.attentive_loss is True
 
     def test_several_targets_make_a_multi_task_model_with_missing_cells(self, models):
         model = load_model(models["two_targets"])
@@ -202,8 +212,8 @@ class TestFit:
     def test_help_documents_options_examples_and_exit_codes(self, capsys):
         assert main(["fit", "--help"]) == EXIT_OK
         text = capsys.readouterr().out
-        for fragment in ("--no-attentive-loss", "examples:", "molgnba fit esol.csv", "exit status:",
-                         "2  usage or input error"):
+        for fragment in ("--no-attentive-loss", "--preset {chemprop-like,paper}", "message-passing layers [dmpnn]",
+                         "examples:", "molgnba fit esol.csv", "exit status:", "2  usage or input error"):
             assert fragment in text
 
 

@@ -127,7 +127,7 @@ class TestEstimator:
         assert fitted.descriptor_names_ == rdkit_descriptor_names()
         assert fitted.descriptor_mean_.shape == fitted.descriptor_scale_.shape == (n,)
         assert fitted.module_.descriptor_dim == n
-        assert fitted.module_.head.in_features == fitted.module_.embedding_dim + n
+        assert fitted.module_.head[0].in_features == fitted.module_.embedding_dim + n  # the head's hidden layer
         assert fitted.predict(OTHER).shape == (3,)
 
     def test_statistics_come_from_the_training_molecules_only(self, fitted):

@@ -160,6 +160,19 @@ def fitted_classifier(clf_data):
 
 
 @pytest.fixture(scope="module")
+def attentive_regressor(reg_data):
+    """Fitted with the GNBA attentive loss (not the default), for the tests of the attention."""
+    X, y = reg_data
+    return GNNRegressor(**TINY, attentive_loss=True).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def attentive_classifier(clf_data):
+    X, y = clf_data
+    return GNNClassifier(**TINY, attentive_loss=True).fit(X, y)
+
+
+@pytest.fixture(scope="module")
 def fitted_multitask_regressor(multitask_reg_data):
     X, Y = multitask_reg_data
     return GNNRegressor(**TINY).fit(X, Y)
@@ -387,8 +400,8 @@ class TestParameters:
         params = Estimator().get_params()
         for name in TOP_LEVEL_PARAMS:
             assert name in params, name
-        assert params["backbone"] == "gin"
-        assert params["attentive_loss"] is True
+        assert params["backbone"] == "dmpnn"
+        assert params["attentive_loss"] is False
 
     def test_constructor_arguments_are_returned_unchanged(self, Estimator):
         est = Estimator(backbone="gat", attention_dim=4, hidden_dim=8, lr=0.01, random_state=3)
@@ -434,7 +447,7 @@ class TestParameters:
 
     def test_set_params_then_fit_uses_the_new_value(self, Estimator, reg_data, clf_data):
         X, y = clf_data if Estimator is GNNClassifier else reg_data
-        est = Estimator(**TINY).set_params(num_layers=3)
+        est = Estimator(**TINY, backbone="gin").set_params(num_layers=3)  # a backbone with a list of layers
         est.fit(X, y)
         assert len(est.module_.backbone.layers) == 3
 
@@ -461,7 +474,8 @@ class TestSkorchParameters:
 
     def test_lr_and_weight_decays_reach_the_optimizer(self, reg_data):
         X, y = reg_data
-        est = GNNRegressor(**TINY, lr=0.003, weight_decay=1e-4, attention_weight_decay=1e-2).fit(X, y)
+        est = GNNRegressor(**TINY, attentive_loss=True, lr=0.003, weight_decay=1e-4, attention_weight_decay=1e-2,
+                           lr_schedule="constant").fit(X, y)  # "noam" would move the rate away from lr
         network, attention = est.optimizer_.param_groups
         assert network["lr"] == attention["lr"] == 0.003
         assert (network["weight_decay"], attention["weight_decay"]) == (1e-4, 1e-2)
@@ -550,7 +564,8 @@ class TestScikitLearnModelSelection:
     def test_grid_search_over_attention_dim(self, n_jobs, reg_data):
         X, y = reg_data
         search = GridSearchCV(
-            GNNRegressor(**TINY), {"attention_dim": [4, 8]}, cv=KFold(2), n_jobs=n_jobs, error_score="raise"
+            GNNRegressor(**TINY, attentive_loss=True), {"attention_dim": [4, 8]}, cv=KFold(2), n_jobs=n_jobs,
+            error_score="raise",
         ).fit(X, y)
         assert search.best_params_["attention_dim"] in (4, 8)
         assert len(search.cv_results_["params"]) == 2
@@ -707,7 +722,7 @@ class TestPersistence:
 class TestVerbosity:
     def test_verbose_regressor_prints_the_epoch_table(self, reg_data, capsys):
         X, y = reg_data
-        GNNRegressor(**{**TINY, "verbose": 1}).fit(X, y)
+        GNNRegressor(**{**TINY, "verbose": 1}, attentive_loss=True).fit(X, y)
         out = capsys.readouterr().out
         assert "epoch" in out and "valid_rmse" in out and "attention_entropy" in out
         assert len([line for line in out.splitlines() if line.strip().startswith(("1", "2"))]) >= 2
@@ -739,7 +754,8 @@ class TestBestEpochSelection:
         X, y = reg_data
         split = ValidationSplit(0.2, random_state=0)
         est = GNNRegressor(
-            **{**TINY, "max_epochs": 5}, lr=0.01, train_split=split, callbacks=[("ruin", RuinLastEpoch())]
+            **{**TINY, "max_epochs": 5}, lr=0.01, train_split=split, callbacks=[("ruin", RuinLastEpoch())],
+            lr_schedule="constant",  # "noam" would reset the ruinous rate before each batch
         ).fit(X, y)
         history = est.history[:, "valid_rmse"]
         assert len(history) == 5
@@ -774,8 +790,8 @@ class TestBestEpochSelection:
         losses = fitted_multiclass.history[:, "valid_loss"]
         assert fitted_multiclass.best_epoch_ == int(np.argmin(losses)) + 1
 
-    def test_attention_entropy_is_recorded_every_epoch_with_the_attentive_loss(self, fitted_regressor):
-        entropies = fitted_regressor.history[:, "attention_entropy"]
+    def test_attention_entropy_is_recorded_every_epoch_with_the_attentive_loss(self, attentive_regressor):
+        entropies = attentive_regressor.history[:, "attention_entropy"]
         assert len(entropies) == TINY["max_epochs"]
         assert all(0.0 <= e <= 1.0 + 1e-6 for e in entropies)
 
@@ -798,7 +814,8 @@ class TestBestEpochSelection:
         # The epoch that triggers early stopping still belongs in the history and the
         # printed table, like every other epoch.
         X, y = reg_data
-        est = GNNRegressor(**{**TINY, "max_epochs": 60, "verbose": 1}, lr=0.01, patience=2).fit(X, y)
+        est = GNNRegressor(**{**TINY, "max_epochs": 60, "verbose": 1}, attentive_loss=True, lr=0.01,
+                           patience=2).fit(X, y)
         assert est.stopped_early_
         missing = [row["epoch"] for row in est.history if "attention_entropy" not in row]
         assert missing == [], f"epochs without attention_entropy: {missing}"
@@ -842,21 +859,21 @@ class TestLoss:
 
     def test_a_baseline_loss_is_not_combined_with_the_attention(self, clf_data):
         with pytest.raises(ValueError, match="set attentive_loss=False to train with the focal loss"):
-            GNNClassifier(**TINY, loss="focal").fit(*clf_data)
+            GNNClassifier(**TINY, attentive_loss=True, loss="focal").fit(*clf_data)
 
     def test_the_focal_loss_is_for_classes_only(self, reg_data):
         with pytest.raises(ValueError, match="loss"):
             GNNRegressor(**TINY, attentive_loss=False, loss="focal").fit(*reg_data)
 
-    def test_attentive_loss_true_uses_gnba(self, fitted_regressor, fitted_classifier):
-        assert isinstance(fitted_regressor.criterion_, GNBALoss)
-        assert isinstance(fitted_classifier.criterion_, GNBALoss)
-        assert fitted_regressor.criterion_.attention_dim == TINY.get("attention_dim", 16)
+    def test_attentive_loss_true_uses_gnba(self, attentive_regressor, attentive_classifier):
+        assert isinstance(attentive_regressor.criterion_, GNBALoss)
+        assert isinstance(attentive_classifier.criterion_, GNBALoss)
+        assert attentive_regressor.criterion_.attention_dim == 16
 
     def test_attention_parameters_are_optimized(self, reg_data):
         X, y = reg_data
         snapshot = SnapshotCriterion()
-        est = GNNRegressor(**TINY, callbacks=[("snapshot", snapshot)]).fit(X, y)
+        est = GNNRegressor(**TINY, attentive_loss=True, callbacks=[("snapshot", snapshot)]).fit(X, y)
         attention = dict(est.criterion_.named_parameters())
         assert attention, "the GNBA loss has no parameters"
         in_optimizer = {id(p) for group in est.optimizer_.param_groups for p in group["params"]}
@@ -867,7 +884,7 @@ class TestLoss:
 
     def test_attention_dim_sets_the_attention_width(self, reg_data):
         X, y = reg_data
-        est = GNNRegressor(**TINY, attention_dim=4).fit(X, y)
+        est = GNNRegressor(**TINY, attentive_loss=True, attention_dim=4).fit(X, y)
         assert est.criterion_.attention_dim == 4
         assert est.criterion_.attention[0].out_features == 4
 
@@ -876,7 +893,7 @@ class TestLoss:
         # Search spaces such as np.arange(4, 17, 4) or scipy.stats.randint yield numpy
         # integers; the parameter validation accepts them, so fitting must too.
         X, y = clf_data if Estimator is GNNClassifier else reg_data
-        est = Estimator(**TINY, attention_dim=np.int64(8)).fit(X, y)
+        est = Estimator(**TINY, attentive_loss=True, attention_dim=np.int64(8)).fit(X, y)
         assert est.criterion_.attention[0].out_features == 8
 
 
@@ -899,18 +916,19 @@ class TestLossParameter:
     @pytest.mark.parametrize("name, cls", [("gnba-hard", GNBAHardLoss), ("gnba-guarded", GNBAGuardedLoss),
                                            ("gnba-paper", GNBAPaperLoss)])
     def test_attentive_names_build_their_registry_class(self, name, cls, reg_data):
-        est = GNNRegressor(**TINY, loss=name).fit(*reg_data)
+        est = GNNRegressor(**TINY, attentive_loss=True, loss=name).fit(*reg_data)
         assert type(est.criterion_) is cls is get_loss_class(name)
         assert est.train_attention_.shape == (len(reg_data[0]),)
         assert "attention_entropy" in est.history[-1]
 
     def test_auto_is_gnba_hard_or_plain(self, reg_data):
-        assert type(GNNRegressor(**TINY).fit(*reg_data).criterion_) is GNBAHardLoss
+        assert type(GNNRegressor(**TINY, attentive_loss=True).fit(*reg_data).criterion_) is GNBAHardLoss
         assert type(GNNRegressor(**TINY, attentive_loss=False).fit(*reg_data).criterion_) is MaskedLoss
+        assert type(GNNRegressor(**TINY).fit(*reg_data).criterion_) is MaskedLoss  # the default
 
     def test_auto_is_bit_identical_to_naming_gnba_hard(self, clf_data):
-        auto = GNNClassifier(**TINY).fit(*clf_data)
-        named = GNNClassifier(**TINY, loss="gnba-hard").fit(*clf_data)
+        auto = GNNClassifier(**TINY, attentive_loss=True).fit(*clf_data)
+        named = GNNClassifier(**TINY, attentive_loss=True, loss="gnba-hard").fit(*clf_data)
         for a, b in zip(auto.module_.state_dict().values(), named.module_.state_dict().values()):
             assert torch.equal(a, b)
 
@@ -925,10 +943,10 @@ class TestLossParameter:
 
     def test_attentive_loss_true_with_a_plain_loss_is_refused_naming_both(self, reg_data):
         with pytest.raises(ValueError, match="attentive_loss=True .* loss='plain'.*set attentive_loss=False"):
-            GNNRegressor(**TINY, loss="plain").fit(*reg_data)
+            GNNRegressor(**TINY, attentive_loss=True, loss="plain").fit(*reg_data)
 
     def test_attention_parameters_reach_the_attentive_variants(self, reg_data):
-        est = GNNRegressor(**TINY, loss="gnba-guarded", attention_dim=4, attention_temperature=2.0,
+        est = GNNRegressor(**TINY, attentive_loss=True, loss="gnba-guarded", attention_dim=4, attention_temperature=2.0,
                            attention_entropy_weight=0.25, attention_weight_decay=0.1).fit(*reg_data)
         criterion = est.criterion_
         assert (criterion.attention_dim, criterion.temperature, criterion.entropy_weight) == (4, 2.0, 0.25)
@@ -936,19 +954,19 @@ class TestLossParameter:
 
     @pytest.mark.parametrize("name, default", [("gnba-hard", 5.0), ("gnba-guarded", 1.0), ("gnba-paper", 0.0)])
     def test_entropy_weight_none_is_the_variants_own_default(self, name, default, reg_data):
-        assert GNNRegressor(**TINY, loss=name).fit(*reg_data).criterion_.entropy_weight == default
+        assert GNNRegressor(**TINY, attentive_loss=True, loss=name).fit(*reg_data).criterion_.entropy_weight == default
 
     def test_an_entropy_weight_the_variant_fixes_is_refused(self, reg_data):
         with pytest.raises(ValueError, match="'gnba-paper' .* takes no entropy_weight"):
-            GNNRegressor(**TINY, loss="gnba-paper", attention_entropy_weight=0.5).fit(*reg_data)
+            GNNRegressor(**TINY, attentive_loss=True, loss="gnba-paper", attention_entropy_weight=0.5).fit(*reg_data)
 
     def test_attention_and_criterion_prefix_for_the_same_setting_are_refused(self, reg_data):
         with pytest.raises(ValueError, match="set only one"):
-            GNNRegressor(**TINY, loss="gnba-hard", attention_temperature=2.0,
+            GNNRegressor(**TINY, attentive_loss=True, loss="gnba-hard", attention_temperature=2.0,
                          criterion__temperature=3.0).fit(*reg_data)
 
     def test_criterion_prefix_reaches_an_attentive_variant(self, reg_data):
-        est = GNNRegressor(**TINY, loss="gnba-guarded", criterion__detach_gradient_norm=False).fit(*reg_data)
+        est = GNNRegressor(**TINY, attentive_loss=True, loss="gnba-guarded", criterion__detach_gradient_norm=False).fit(*reg_data)
         assert est.criterion_.detach_gradient_norm is False
 
     def test_attention_settings_with_a_loss_without_attention_warn_that_they_are_ignored(self, reg_data):
@@ -965,7 +983,7 @@ class TestLossParameter:
         torch.manual_seed(1)
         mine = make_loss("gnba-guarded", "regression", attention_dim=3)
         before = {k: v.clone() for k, v in mine.state_dict().items()}
-        est = GNNRegressor(**TINY, loss=mine).fit(*reg_data)
+        est = GNNRegressor(**TINY, attentive_loss=True, loss=mine).fit(*reg_data)
         assert type(est.criterion_) is GNBAGuardedLoss and est.criterion_ is not mine
         assert est.criterion_.attention_dim == 3
         assert all(torch.equal(before[k], v) for k, v in mine.state_dict().items())  # left as given
@@ -1005,8 +1023,9 @@ class TestLossParameter:
     def test_a_loss_name_survives_clone_and_grid_search(self, reg_data):
         X, y = reg_data
         grid = [{"loss": ["plain", "ghm"], "attentive_loss": [False]},
-                {"loss": ["gnba-guarded", "gnba-hard"]}]
-        search = GridSearchCV(GNNRegressor(**TINY), grid, cv=2, scoring="neg_root_mean_squared_error").fit(X, y)
+                {"loss": ["gnba-guarded", "gnba-hard"], "attentive_loss": [True]}]
+        search = GridSearchCV(GNNRegressor(**TINY), grid, cv=2, scoring="neg_root_mean_squared_error",
+                              error_score="raise").fit(X, y)
         assert len(search.cv_results_["params"]) == 4
         assert clone(GNNRegressor(loss="gnba-paper")).loss == "gnba-paper"
 
@@ -1023,7 +1042,7 @@ class TestDeprecatedLossParameters:
     ])
     def test_old_parameters_warn_and_train_exactly_as_the_loss_they_name(self, params, equivalent, clf_data):
         with pytest.warns(FutureWarning, match="deprecated and will be removed in molgnba 0.3") as record:
-            old = GNNClassifier(**TINY, **params).fit(*clf_data)
+            old = GNNClassifier(**TINY, attentive_loss=True, **params).fit(*clf_data)
         name = equivalent.get("loss", "gnba-hard")
         message = next(str(w.message) for w in record if "molgnba 0.3" in str(w.message))
         assert f"loss='{name}'" in message
@@ -1031,7 +1050,7 @@ class TestDeprecatedLossParameters:
             assert "criterion__detach_gradient_norm=False" in message
         with warnings.catch_warnings():
             warnings.simplefilter("error", FutureWarning)
-            new = GNNClassifier(**TINY, **equivalent).fit(*clf_data)
+            new = GNNClassifier(**TINY, attentive_loss=True, **equivalent).fit(*clf_data)
         assert type(old.criterion_) is type(new.criterion_) is get_loss_class(name)
         for state in ("module_", "criterion_"):
             for a, b in zip(getattr(old, state).state_dict().values(), getattr(new, state).state_dict().values()):
@@ -1044,11 +1063,12 @@ class TestDeprecatedLossParameters:
 
     def test_old_parameters_with_a_named_attentive_loss_are_refused(self, reg_data):
         with pytest.raises(ValueError, match="cannot be combined with loss='gnba-hard'"):
-            GNNRegressor(**TINY, loss="gnba-hard", adversarial_attention=False).fit(*reg_data)
+            GNNRegressor(**TINY, attentive_loss=True, loss="gnba-hard", adversarial_attention=False).fit(*reg_data)
 
     def test_the_old_contradiction_is_still_refused(self, reg_data):
         with pytest.raises(ValueError, match="adversarial_attention=True needs detach_gradient_norm=True"):
-            GNNRegressor(**TINY, adversarial_attention=True, detach_gradient_norm=False).fit(*reg_data)
+            GNNRegressor(**TINY, attentive_loss=True, adversarial_attention=True,
+                         detach_gradient_norm=False).fit(*reg_data)
 
     def test_defaults_warn_nothing(self, reg_data):
         with warnings.catch_warnings():
@@ -1068,18 +1088,18 @@ class TestSampleDiagnostics:
         trained = np.delete(g, valid)
         assert np.all((trained >= 0) & (trained < 1))
 
-    def test_regressor_attention_is_aligned_with_the_training_input(self, fitted_regressor, reg_data):
+    def test_regressor_attention_is_aligned_with_the_training_input(self, attentive_regressor, reg_data):
         X, _ = reg_data
         _, valid = ValidationSplit(0.1, random_state=0).split_indices(len(X))
-        a = fitted_regressor.train_attention_
+        a = attentive_regressor.train_attention_
         assert a.shape == (len(X),)
         np.testing.assert_array_equal(np.flatnonzero(np.isnan(a)), valid)
         assert np.all(np.delete(a, valid) > 0)
 
-    def test_classifier_diagnostics_are_aligned_with_the_training_input(self, fitted_classifier, clf_data):
+    def test_classifier_diagnostics_are_aligned_with_the_training_input(self, attentive_classifier, clf_data):
         X, y = clf_data
         _, valid = ValidationSplit(0.1, stratified=True, random_state=0).split_indices(len(X), y)
-        g, a = fitted_classifier.train_gradient_norm_, fitted_classifier.train_attention_
+        g, a = attentive_classifier.train_gradient_norm_, attentive_classifier.train_attention_
         assert g.shape == a.shape == (len(X),)
         np.testing.assert_array_equal(np.flatnonzero(np.isnan(g)), valid)
         np.testing.assert_array_equal(np.flatnonzero(np.isnan(a)), valid)
@@ -1087,16 +1107,16 @@ class TestSampleDiagnostics:
         assert np.all((trained >= 0) & (trained < 1))
 
     def test_default_attention_weights_hard_molecules(
-            self, fitted_classifier, fitted_regressor, clf_data, reg_data):
-        # The default the benchmark chose (docs/benchmarks.md, "Choosing the default").
-        for criterion in (fitted_classifier.criterion_, fitted_regressor.criterion_):
+            self, attentive_classifier, attentive_regressor, clf_data, reg_data):
+        # What attentive_loss=True trains with, the benchmark's choice (docs/benchmarks.md, "Choosing the default").
+        for criterion in (attentive_classifier.criterion_, attentive_regressor.criterion_):
             assert (type(criterion), criterion.adversarial, criterion.entropy_weight) == (GNBAHardLoss, True, 5.0)
         # The guarded attention has its own price, not the adversary's.
-        guarded = GNNClassifier(**TINY, loss="gnba-guarded").fit(*clf_data).criterion_
+        guarded = GNNClassifier(**TINY, attentive_loss=True, loss="gnba-guarded").fit(*clf_data).criterion_
         assert (guarded.adversarial, guarded.entropy_weight) == (False, 1.0)
-        guarded = GNNRegressor(**TINY, loss="gnba-guarded").fit(*reg_data).criterion_
+        guarded = GNNRegressor(**TINY, attentive_loss=True, loss="gnba-guarded").fit(*reg_data).criterion_
         assert (guarded.adversarial, guarded.entropy_weight) == (False, 1.0)
-        paper = GNNRegressor(**TINY, loss="gnba-guarded", attention_entropy_weight=0.0).fit(*reg_data)
+        paper = GNNRegressor(**TINY, attentive_loss=True, loss="gnba-guarded", attention_entropy_weight=0.0).fit(*reg_data)
         assert (paper.criterion_.adversarial, paper.criterion_.entropy_weight) == (False, 0.0)
 
     def test_attention_is_nan_without_the_attentive_loss(self, reg_data):

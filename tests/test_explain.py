@@ -18,6 +18,7 @@ from rdkit import Chem
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba.explain import METHODS, AtomContributions, atom_contributions
 from molgnba.nn.embedding import CategoricalEmbedding
+from molgnba.presets import get_preset
 
 from conftest import TINY, TINY_LABELS, TINY_SMILES
 
@@ -55,8 +56,8 @@ def nitrogen_regressor():
     smiles = _molecules(240, seed=0)
     y = [_n_nitrogens(s) for s in smiles]
     reg = GNNRegressor(
-        num_layers=2, hidden_dim=32, pooling="sum", attentive_loss=False, max_epochs=40, lr=3e-3,
-        random_state=0,
+        **{**get_preset("paper"), "num_layers": 2, "hidden_dim": 32, "pooling": "sum", "max_epochs": 40, "lr": 3e-3},
+        attentive_loss=False, random_state=0,
     )
     return reg.fit(smiles, y)
 
@@ -249,15 +250,16 @@ class TestMethods:
         with pytest.raises(ValueError, match="n_steps must be a positive integer"):
             atom_contributions(tiny_classifier, ["CCN"], n_steps=0)
 
-    def test_occlusion_is_the_drop_when_an_atom_is_zeroed(self, tiny_classifier):
-        """Recomputed by hand with a hook on the atom embedding, for the second atom of CCN."""
+    def test_occlusion_is_the_drop_when_an_atom_is_zeroed(self):
+        """Recomputed by hand with a hook on GIN's one atom embedding, for the second atom of CCN."""
         from torch_geometric.data import Batch
 
         from molgnba.featurize import featurize_smiles
 
-        result = atom_contributions(tiny_classifier, ["CCN"], method="occlusion")
-        graph = featurize_smiles(["CCN"], tiny_classifier.featurizer, cache=None)[0][0]
-        module = tiny_classifier.module_.eval()
+        clf = GNNClassifier(backbone="gin", **TINY).fit(TINY_SMILES, TINY_LABELS)
+        result = atom_contributions(clf, ["CCN"], method="occlusion")
+        graph = featurize_smiles(["CCN"], clf.featurizer, cache=None)[0][0]
+        module = clf.module_.eval()
 
         def zero_atom_1(embedding, inputs, output):
             output = output.clone()

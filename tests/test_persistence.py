@@ -37,6 +37,7 @@ from molgnba.persistence import (
     read_metadata,
     save_model,
 )
+from molgnba.presets import get_preset
 
 from conftest import SMALL_SMILES, SMALL_TARGETS, TINY, TINY_SMILES, TINY_TARGETS
 
@@ -148,6 +149,16 @@ def regressor(tiny_regressor):
     return tiny_regressor
 
 
+#: The paper's configuration (molgnba 0.1's defaults), made tiny: a model that version 1 holds.
+PAPER_TINY = {**get_preset("paper"), **TINY, "head_hidden_dim": None}
+
+
+@pytest.fixture(scope="module")
+def paper_model(data):
+    """A tiny GNNRegressor of the paper's configuration and attentive loss."""
+    return GNNRegressor(**PAPER_TINY, attentive_loss=True).fit(data["smiles"], data["y"])
+
+
 @pytest.fixture(scope="module")
 def saved(regressor, tmp_path_factory):
     """A valid model file of ``regressor``; tests copy it before changing it."""
@@ -162,10 +173,10 @@ class TestSaveModel:
         contents = members(saved)
         assert set(contents) == {"metadata.json", "weights.pt"}
         metadata = json.loads(contents["metadata.json"])
-        assert metadata["format_version"] == FORMAT_VERSION
+        assert metadata["format_version"] == 2  # the default recipe (noam, a hidden head) is version 2's
         assert metadata["molgnba_version"] == molgnba.__version__
         assert metadata["estimator"] == "GNNRegressor"
-        assert metadata["featurizer"]["signature"] == "hu2019:1"
+        assert metadata["featurizer"]["signature"] == "extended:1"
         assert metadata["fitted"]["n_outputs_"] == 1
         weights = torch.load(io.BytesIO(contents["weights.pt"]), weights_only=True)
         assert set(weights) == {"module", "criterion"}
@@ -387,9 +398,9 @@ class TestLoadModel:
 
     def test_another_featurizer_version_is_refused(self, saved, tmp_path):
         path = rewrite_metadata(
-            saved, tmp_path / "model.molgnba", lambda m: m["featurizer"].update(signature="hu2019:2")
+            saved, tmp_path / "model.molgnba", lambda m: m["featurizer"].update(signature="extended:2")
         )
-        with pytest.raises(ValueError, match=r"model.molgnba.*'hu2019:2'.*'hu2019:1'"):
+        with pytest.raises(ValueError, match=r"model.molgnba.*'extended:2'.*'extended:1'"):
             load_model(path)
 
     def test_an_unregistered_featurizer_is_refused(self, saved, tmp_path):
@@ -484,7 +495,7 @@ class TestLossParameters:
 
     def test_deprecated_parameters_set_today_are_mapped_on_load(self, data, tmp_path):
         with pytest.warns(FutureWarning):
-            old = GNNRegressor(**TINY, adversarial_attention=False).fit(data["smiles"], data["y"])
+            old = GNNRegressor(**TINY, attentive_loss=True, adversarial_attention=False).fit(data["smiles"], data["y"])
         with warnings.catch_warnings():
             warnings.simplefilter("error", FutureWarning)
             loaded = load_model(save_model(old, tmp_path / "old.molgnba"))
@@ -493,15 +504,16 @@ class TestLossParameters:
 
     def test_contradictory_deprecated_parameters_make_an_invalid_file(self, saved, tmp_path):
         def contradict(metadata):
-            metadata["params"].update(adversarial_attention=True, detach_gradient_norm=False)
+            metadata["params"].update(attentive_loss=True, adversarial_attention=True, detach_gradient_norm=False)
 
         path = rewrite_metadata(saved, tmp_path / "bad.molgnba", contradict)
         with pytest.raises(ValueError, match="contradictory"):
             load_model(path)
 
     @pytest.mark.parametrize("params", [
-        dict(loss="gnba-guarded", criterion__detach_gradient_norm=False, attention_temperature=2.0),
-        dict(loss="gnba-paper"),
+        dict(loss="gnba-guarded", attentive_loss=True, criterion__detach_gradient_norm=False,
+             attention_temperature=2.0),
+        dict(loss="gnba-paper", attentive_loss=True),
         dict(loss="ghm", attentive_loss=False, criterion__bins=7),
     ])
     def test_a_named_loss_round_trips(self, params, data, tmp_path):
@@ -510,6 +522,51 @@ class TestLossParameters:
         assert {key: loaded.get_params()[key] for key in params} == params
         assert type(loaded.criterion_) is type(regressor.criterion_)
         np.testing.assert_array_equal(loaded.predict(data["smiles"]), regressor.predict(data["smiles"]))
+
+
+class TestParametersAFileLacks:
+    """A file may lack a parameter (version 1 leaves out the version-2 ones at their version-1
+    values; a file of an older molgnba predates newer ones): it loads with the value the
+    parameter had when the file was written, the defaults of molgnba 0.1, not today's."""
+
+    def test_a_file_of_molgnba_0_1_loads_with_the_recipe_it_was_trained_with(self):
+        path = LEGACY_DATA / "classifier-0.1-default.molgnba"
+        assert not {"lr_schedule", "head_hidden_dim", "descriptors"} & set(read_metadata(path)["params"])
+        loaded = load_model(path)
+        assert {name: loaded.get_params()[name] for name in ("lr_schedule", "warmup_epochs", "head_hidden_dim",
+                                                              "descriptors", "num_layers", "backbone")} == {
+            "lr_schedule": "constant", "warmup_epochs": 2, "head_hidden_dim": None, "descriptors": None,
+            "num_layers": 1, "backbone": "gin",  # what the file holds stays
+        }
+
+    def test_parameters_at_the_old_defaults_left_out_load_as_those_defaults(self, tmp_path):
+        def leave_out_old_defaults(metadata):
+            for name in ("backbone", "attentive_loss", "featurizer", "batch_size", "max_epochs", "loss"):
+                del metadata["params"][name]
+
+        path = rewrite_metadata(LEGACY_DATA / "classifier-0.1-default.molgnba", tmp_path / "old.molgnba",
+                                leave_out_old_defaults)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loaded = load_model(path)
+        assert {name: loaded.get_params()[name] for name in (
+            "backbone", "attentive_loss", "featurizer", "batch_size", "max_epochs", "loss", "head_hidden_dim",
+            "lr_schedule",
+        )} == {
+            "backbone": "gin", "attentive_loss": True, "featurizer": "hu2019", "batch_size": 32,
+            "max_epochs": 100, "loss": "auto", "head_hidden_dim": None, "lr_schedule": "constant",
+        }
+        assert type(loaded.criterion_).__name__ == "GNBAHardLoss"
+        expected = np.load(LEGACY_DATA / "legacy-models-input-predictions.npy")
+        np.testing.assert_array_equal(loaded.predict_proba(LEGACY_SMILES)[:, 1], expected[0])
+
+    def test_a_version_1_file_written_today_loads_with_what_it_left_out(self, paper_model, data, tmp_path):
+        path = save_model(paper_model, tmp_path / "paper.molgnba")
+        metadata = read_metadata(path)
+        assert metadata["format_version"] == 1 and "lr_schedule" not in metadata["params"]
+        loaded = load_model(path)
+        assert loaded.get_params(deep=False) == paper_model.get_params(deep=False)
+        np.testing.assert_array_equal(loaded.predict(data["smiles"]), paper_model.predict(data["smiles"]))
 
 
 class TestReadMetadata:
@@ -627,12 +684,21 @@ class TestEnsembleFiles:
             np.testing.assert_array_equal(loaded_member.predict(smiles), saved_member.predict(smiles))
         assert loaded.get_params()["uncertainty"] == "mve" and loaded.get_params()["n_ensemble"] == 2
 
-    def test_a_single_model_without_uncertainty_stays_format_version_1(self, saved):
-        metadata = read_metadata(saved)
+    def test_a_single_model_of_the_version_1_recipe_stays_format_version_1(self, paper_model, tmp_path):
+        metadata = read_metadata(save_model(paper_model, tmp_path / "paper.molgnba"))
         assert metadata["format_version"] == FORMAT_VERSION == 1
-        # An older molgnba's constructor would reject these, so they are left out at their defaults.
-        assert not {"n_ensemble", "n_jobs", "uncertainty", "n_dropout_samples"} & set(metadata["params"])
+        # An older molgnba's constructor would reject these, so they are left out at their version-1 values.
+        assert not {
+            "n_ensemble", "n_jobs", "uncertainty", "n_dropout_samples", "lr_schedule", "head_hidden_dim",
+        } & set(metadata["params"])
         assert "members" not in metadata
+
+    def test_the_default_recipe_is_format_version_2(self, saved):
+        metadata = read_metadata(saved)
+        assert metadata["format_version"] == 2
+        assert {key: metadata["params"][key] for key in ("lr_schedule", "head_hidden_dim")} == {
+            "lr_schedule": "noam", "head_hidden_dim": TINY["head_hidden_dim"],
+        }
 
     @pytest.mark.parametrize("params", [dict(n_ensemble=2), dict(uncertainty="mve", attentive_loss=False)])
     def test_ensembles_and_uncertainty_are_format_version_2(self, data, tmp_path, params):
@@ -670,12 +736,14 @@ PARAMETERS_OF_0_1_0 = {
 }
 
 
-@pytest.mark.parametrize("fixture", ["tiny_regressor", "tiny_classifier"])
-def test_a_model_the_first_release_can_build_is_written_for_it(fixture, request, tmp_path):
-    """Version-1 files stay readable by molgnba 0.1.0: parameters added since are left out at their defaults."""
+@pytest.mark.parametrize("Estimator", [GNNRegressor, GNNClassifier])
+def test_a_model_the_first_release_can_build_is_written_for_it(Estimator, tmp_path):
+    """Version-1 files stay readable by molgnba 0.1.0: parameters added since are left out at their 0.1 values."""
     from molgnba.persistence import read_metadata
 
-    path = save_model(request.getfixturevalue(fixture), tmp_path / "model.molgnba")
+    y = TINY_TARGETS if Estimator is GNNRegressor else TINY_TARGETS > 0
+    model = Estimator(**PAPER_TINY, attentive_loss=True).fit(TINY_SMILES, y)  # 0.1's defaults, made tiny
+    path = save_model(model, tmp_path / "model.molgnba")
     metadata = read_metadata(path)
     assert metadata["format_version"] == 1
     assert set(metadata["params"]) <= PARAMETERS_OF_0_1_0, set(metadata["params"]) - PARAMETERS_OF_0_1_0

@@ -42,14 +42,16 @@ def close_figures():
     plt.close("all")
 
 
-@pytest.fixture
-def regression(tiny_regressor):
-    return TINY_SMILES, TINY_TARGETS, tiny_regressor
-
-
 @pytest.fixture(scope="module")
-def plain_regression():
-    return TINY_SMILES, TINY_TARGETS, GNNRegressor(attentive_loss=False, **TINY).fit(TINY_SMILES, TINY_TARGETS)
+def regression():
+    """Fitted with the GNBA attentive loss, so that it has attention to plot."""
+    return TINY_SMILES, TINY_TARGETS, GNNRegressor(attentive_loss=True, **TINY).fit(TINY_SMILES, TINY_TARGETS)
+
+
+@pytest.fixture
+def plain_regression(tiny_regressor):
+    """The shared tiny regressor: the plain loss, the default."""
+    return TINY_SMILES, TINY_TARGETS, tiny_regressor
 
 
 @pytest.fixture

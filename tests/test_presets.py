@@ -17,6 +17,9 @@ from molgnba.presets import PRESETS, get_preset
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
+#: The defaults that the presets leave out (the loss): the plain loss.
+DEFAULTS_BEYOND_THE_PRESET = {"attentive_loss": False, "loss": "auto"}
+
 
 class TestPresets:
     def test_every_preset_names_the_same_parameters_of_both_estimators(self):
@@ -26,10 +29,22 @@ class TestPresets:
             assert keys["paper"] <= set(estimator.get_params())
 
     @pytest.mark.parametrize("Estimator", [GNNClassifier, GNNRegressor])
-    def test_paper_preset_is_todays_defaults(self, Estimator):
+    def test_defaults_are_the_chemprop_like_preset_with_the_plain_loss(self, Estimator):
         # When the defaults change, this test is what must change with them (not the preset).
         defaults = Estimator().get_params()
-        assert {name: defaults[name] for name in PRESETS["paper"]} == dict(PRESETS["paper"])
+        expected = {**PRESETS["chemprop-like"], **DEFAULTS_BEYOND_THE_PRESET}
+        assert {name: defaults[name] for name in expected} == expected
+        assert Estimator()._loss_choice() == ("plain", {})
+
+    @pytest.mark.parametrize("Estimator", [GNNClassifier, GNNRegressor])
+    def test_paper_preset_with_the_attentive_loss_is_the_defaults_before_0_2(self, Estimator):
+        # What the changelog tells users to write for the old behaviour, and what model files
+        # that lack a parameter were written with (molgnba.persistence spells those out).
+        from molgnba.persistence import _PARAMS_OF_OLD_DEFAULTS
+
+        old = {**get_preset("paper"), "attentive_loss": True}
+        assert {name: _PARAMS_OF_OLD_DEFAULTS[name] for name in old} == old
+        assert Estimator(**old)._loss_choice() == ("gnba-hard", {})
 
     def test_paper_preset_spells_out_the_papers_configuration(self):
         paper = get_preset("paper")

@@ -22,8 +22,8 @@ TINY = {"num_layers": 1, "hidden_dim": 8, "random_state": 0}
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def batch_of(smiles):
-    graphs, invalid = featurize_smiles(smiles, "hu2019", cache=None)
+def batch_of(smiles, featurizer="hu2019"):
+    graphs, invalid = featurize_smiles(smiles, featurizer, cache=None)
     assert not invalid
     return Batch.from_data_list(graphs)
 
@@ -87,7 +87,7 @@ class TestScheduleInTheEstimators:
         assert rates == pytest.approx([1e-3, 3.25e-3, 5.5e-3, 7.75e-3], rel=1e-12)
 
     def test_constant_schedule_installs_no_callback_and_keeps_lr(self):
-        reg = GNNClassifier(**TINY, max_epochs=1, lr=3e-3).fit(SMILES, [0, 1] * 8)
+        reg = GNNClassifier(**TINY, max_epochs=1, lr=3e-3, lr_schedule="constant").fit(SMILES, [0, 1] * 8)
         assert "lr_schedule" not in dict(reg.callbacks_)
         assert LR_SCHEDULES["constant"] is None
         assert all(group["lr"] == 3e-3 for group in reg.optimizer_.param_groups)
@@ -137,7 +137,7 @@ class TestDropout:
         reg = GNNRegressor(backbone=backbone, num_layers=2, hidden_dim=16, dropout=0.5, max_epochs=1,
                            random_state=0).fit(SMILES, Y)
         model = reg.module_.train()
-        batch = batch_of(["CCO", "c1ccccc1O", "CC(=O)N"])
+        batch = batch_of(["CCO", "c1ccccc1O", "CC(=O)N"], reg.featurizer)
         # The embedding (before the head's dropout) is random in training, fixed in evaluation.
         assert not torch.equal(model.embed(batch), model.embed(batch))
         model.eval()

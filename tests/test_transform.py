@@ -14,10 +14,10 @@ from molgnba import GNNClassifier, GNNRegressor
 from molgnba.featurize import featurize_smiles
 from molgnba.screening import predict_frame
 
-TINY = dict(num_layers=2, hidden_dim=8, max_epochs=2, random_state=0)
+TINY = dict(num_layers=2, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0)
 SMILES = [("C" * n) + tail for n in range(1, 7) for tail in ("", "O", "N", "Cl")]
 Y = np.array([float(len(s)) for s in SMILES])
-EMBEDDING_WIDTH = (TINY["num_layers"] + 1) * TINY["hidden_dim"]  # concat readout over the atom embedding and layers
+EMBEDDING_WIDTH = TINY["hidden_dim"]  # the default D-MPNN pools its final atom states
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ class TestTransform:
         names = regressor.get_feature_names_out()
         assert names.dtype == object and names.tolist() == [f"gnnregressor{k}" for k in range(EMBEDDING_WIDTH)]
 
-    def test_is_the_input_of_the_final_linear_layer(self, regressor):
+    def test_is_the_input_of_the_head(self, regressor):
         fingerprints = torch.from_numpy(regressor.transform(SMILES))
         with torch.no_grad():
             standardized = regressor.module_.head(fingerprints).numpy()[:, 0]
@@ -70,6 +70,11 @@ class TestTransform:
     def test_fit_transform_is_fit_then_transform(self, regressor):
         fingerprints = GNNRegressor(**TINY).fit_transform(SMILES, Y)
         np.testing.assert_array_equal(fingerprints, regressor.transform(SMILES))
+
+    def test_gins_concat_readout_is_as_wide_as_its_layers_and_atom_embedding_together(self):
+        reg = GNNRegressor(**TINY, backbone="gin", jumping_knowledge="concat").fit(SMILES, Y)
+        width = (TINY["num_layers"] + 1) * TINY["hidden_dim"]
+        assert reg.transform(SMILES[:3]).shape == (3, width) and reg.n_features_out_ == width
 
     def test_classifier_names_and_width(self):
         clf = GNNClassifier(**TINY).fit(SMILES, (Y > 3).astype(int))
@@ -113,13 +118,13 @@ class TestPipeline:
         np.testing.assert_array_equal(regressor.transform(series), regressor.transform(SMILES[:4]))
 
 
-@pytest.mark.parametrize("extra", [{"head_hidden_dim": 8}, {"descriptors": "rdkit2d"}])
-def test_fingerprints_and_empty_screens_with_a_hidden_head_or_descriptors(extra):
+@pytest.mark.parametrize("extra", [{"head_hidden_dim": None}, {"descriptors": "rdkit2d"}])
+def test_fingerprints_and_empty_screens_with_a_linear_head_or_descriptors(extra):
     """The embedding is the graph part of the head's input, whatever the head or the descriptors."""
     from conftest import TINY, TINY_SMILES, TINY_TARGETS
     from molgnba import GNNRegressor
 
-    model = GNNRegressor(**TINY, **extra, n_ensemble=2, uncertainty="ensemble", attentive_loss=False)
+    model = GNNRegressor(**{**TINY, **extra}, n_ensemble=2, uncertainty="ensemble", attentive_loss=False)
     model.fit(TINY_SMILES, TINY_TARGETS)
     fingerprints = model.transform(TINY_SMILES[:3])
     assert fingerprints.shape == (3, model.n_features_out_)

@@ -17,7 +17,7 @@ from sklearn.base import clone
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba.losses import GaussianNLLLoss, get_loss_class, list_losses, make_loss
 
-TINY = dict(num_layers=1, hidden_dim=8, max_epochs=2, random_state=0)
+TINY = dict(num_layers=1, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0)
 MOLECULES = [("C" * n + tail, n, tail) for n in range(1, 11) for tail in ("", "O", "N", "Cl")]
 SMILES = [smiles for smiles, _, _ in MOLECULES]
 Y = np.array([n + (tail == "O") for _, n, tail in MOLECULES], dtype=float)
@@ -163,7 +163,7 @@ class TestReturnStd:
     @pytest.mark.parametrize("params, message", [
         (dict(uncertainty="ensemble"), "n_ensemble >= 2"),
         (dict(uncertainty="dropout"), "dropout > 0"),
-        (dict(uncertainty="mve"), "attentive_loss=False"),
+        (dict(uncertainty="mve", attentive_loss=True), "attentive_loss=False"),
         (dict(uncertainty="variance"), "uncertainty"),
         (dict(uncertainty="dropout", dropout=0.1, n_dropout_samples=1), "n_dropout_samples"),
     ])
@@ -220,7 +220,7 @@ class TestReturnStd:
         reg = GNNRegressor(**TINY, uncertainty="mve", attentive_loss=False).fit(SMILES, y)
         mean, std = reg.predict(QUERY, return_std=True)
         assert mean.shape == std.shape == (4, 2) and (std > 0).all()
-        assert reg.module_.head.out_features == 4
+        assert reg.module_.head[-1].out_features == 4  # a mean and a variance per task
 
     def test_skipped_invalid_smiles_give_nan_rows(self):
         reg = GNNRegressor(**TINY, n_ensemble=2, uncertainty="ensemble", invalid_smiles="skip").fit(SMILES, Y)
@@ -273,9 +273,9 @@ class TestCalibration:
         assert calibrated.predict_proba(QUERY).shape == (4, 2)
 
 
-def test_mve_with_a_hidden_head_layer():
+def test_mve_with_a_single_linear_head():
     from conftest import TINY, TINY_SMILES, TINY_TARGETS
 
-    model = GNNRegressor(**TINY, head_hidden_dim=8, uncertainty="mve", attentive_loss=False)
+    model = GNNRegressor(**{**TINY, "head_hidden_dim": None}, uncertainty="mve", attentive_loss=False)
     mean, std = model.fit(TINY_SMILES, TINY_TARGETS).predict(TINY_SMILES[:4], return_std=True)
     assert mean.shape == std.shape == (4,) and (std > 0).all()

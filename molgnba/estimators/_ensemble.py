@@ -6,7 +6,7 @@
   joblib (``n_jobs``) on graphs featurized once, whose outputs are averaged
   (the regressor's values, the classifier's probabilities);
 * the learned fingerprints: :meth:`~EnsembleMixin.transform` returns the
-  graph embedding that feeds the final linear layer, so an estimator can be
+  graph embedding that feeds the head, so an estimator can be
   a step of a :class:`sklearn.pipeline.Pipeline`;
 * the network passes behind Monte Carlo dropout (dropout active, batch
   normalisation in evaluation mode).
@@ -242,8 +242,8 @@ class EnsembleMixin:
         """Learned fingerprints: the graph embedding each molecule gets from the fitted network.
 
         The embedding is the readout of the message-passing layers, the
-        vector the final linear layer turns into predictions, computed in
-        evaluation mode. With ``n_ensemble > 1`` the members' embeddings are
+        vector the head turns into predictions (before any ``descriptors``
+        are joined to it), computed in evaluation mode. With ``n_ensemble > 1`` the members' embeddings are
         concatenated in member order (the first ``n_features_out_ /
         n_ensemble`` columns are member 0's). Use it to put a scikit-learn
         model on top of the network: ``Pipeline([("gnn", GNNRegressor()),
@@ -279,8 +279,8 @@ class EnsembleMixin:
         >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
         >>> reg = GNNRegressor(num_layers=2, hidden_dim=8, max_epochs=1, random_state=0)
         >>> fingerprints = reg.fit(smiles, [float(len(s)) for s in smiles]).transform(["CCO", "CCCl"])
-        >>> fingerprints.shape, fingerprints.dtype  # (2 layers + atom embedding) x 8 columns
-        ((2, 24), dtype('float32'))
+        >>> fingerprints.shape, fingerprints.dtype  # D-MPNN: the pooled final atom states, 8 wide
+        ((2, 8), dtype('float32'))
         >>> reg.get_feature_names_out()[:3].tolist()
         ['gnnregressor0', 'gnnregressor1', 'gnnregressor2']
         """
@@ -328,7 +328,7 @@ class EnsembleMixin:
         >>> y = [float(len(s)) for s in smiles]
         >>> gnn = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
         >>> gnn.fit_transform(smiles, y).shape
-        (8, 16)
+        (8, 8)
         >>> model = Pipeline([("gnn", gnn), ("rf", RandomForestRegressor(n_estimators=5, random_state=0))])
         >>> model.fit(smiles, y).predict(["CCCl"]).shape
         (1,)
@@ -355,7 +355,7 @@ class EnsembleMixin:
         >>> clf = GNNClassifier(num_layers=1, hidden_dim=4, max_epochs=1, random_state=0)
         >>> clf = clf.fit(["CCO", "CCN", "c1ccccc1", "CCCl"] * 2, [0, 1, 0, 1] * 2)
         >>> clf.get_feature_names_out().tolist()
-        ['gnnclassifier0', 'gnnclassifier1', 'gnnclassifier2', 'gnnclassifier3', 'gnnclassifier4', 'gnnclassifier5', 'gnnclassifier6', 'gnnclassifier7']
+        ['gnnclassifier0', 'gnnclassifier1', 'gnnclassifier2', 'gnnclassifier3']
         """
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{k}" for k in range(self.n_features_out_)], dtype=object)

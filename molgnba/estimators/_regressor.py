@@ -26,8 +26,10 @@ def _head_outputs(module) -> int:
 class GNNRegressor(RegressorMixin, GNNBase):
     """Graph neural network regressor on SMILES, optionally with the GNBA loss.
 
-    Same model and parameters as :class:`GNNClassifier`; the loss is the
-    squared error (attention-weighted with ``attentive_loss=True``), the
+    Same model, parameters and defaults as :class:`GNNClassifier` (chemprop's
+    configuration; the GNBA paper's is
+    ``GNNRegressor(**get_preset("paper"), attentive_loss=True)``); the loss
+    is the squared error (attention-weighted with ``attentive_loss=True``), the
     relative gradient norm is ``2 * (sigmoid(|y_hat - y|) - 0.5)`` and the
     best epoch is picked by validation RMSE (unweighted).
     ``fit(X, y, sample_weight=...)`` weights the molecules' losses and the
@@ -35,17 +37,18 @@ class GNNRegressor(RegressorMixin, GNNBase):
 
     Parameters
     ----------
-    backbone : {"gin", "gat", "gatv2", "dmpnn", "attentivefp"}, default="gin"
+    backbone : {"gin", "gat", "gatv2", "dmpnn", "attentivefp"}, default="dmpnn"
         The message-passing network, a name of ``molgnba.nn.BACKBONES``:
         the paper's GIN with bond embeddings or bond-aware graph attention
         (Hu et al., 2019), GATv2, chemprop's directed-bond message passing
         (Yang et al., 2019) or Attentive FP (Xiong et al., 2020). See the
         user guide's backbone page for which options each takes.
-    attentive_loss : bool, default=True
+    attentive_loss : bool, default=False
         Weight each sample's squared error by the attention over relative
-        gradient norms (GNBA). False trains on the plain mean squared error.
-        With an explicit ``loss`` it must agree with that loss (see
-        :class:`GNNClassifier`).
+        gradient norms (GNBA), as the paper does. False trains on the plain
+        mean squared error. With an explicit ``loss`` it must agree with
+        that loss (see :class:`GNNClassifier`, also for why False is the
+        default).
     standardize_targets : bool, default=True
         Train on targets shifted and scaled to zero mean and unit variance
         per task (predictions are transformed back). The squared error and
@@ -92,7 +95,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
     See Also
     --------
     GNNClassifier
-    molgnba.presets.get_preset : Named sets of parameters ("paper", "chemprop-like").
+    molgnba.presets.get_preset : Named sets of parameters ("paper", "chemprop-like": the defaults).
 
     Examples
     --------
@@ -121,7 +124,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
         "n_dropout_samples": [Interval(numbers.Integral, 2, None, closed="left")],
     }
 
-    def __init__(self, backbone="gin", attentive_loss=True, standardize_targets=True, uncertainty=None,
+    def __init__(self, backbone="dmpnn", attentive_loss=False, standardize_targets=True, uncertainty=None,
                  n_dropout_samples=30, **kwargs):
         super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)
         self.standardize_targets = standardize_targets
