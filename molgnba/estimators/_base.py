@@ -127,8 +127,10 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         """"binary", "multiclass" or "regression": set by fit from the targets."""
         return getattr(self, "task_", self._default_task)
 
-    # The defaults are the "chemprop-like" preset (molgnba.presets) with attentive_loss=False,
-    # written out as scikit-learn does; tests/test_presets.py holds them to the preset. A model
+    # The defaults are the "chemprop-like" preset (molgnba.presets) with attentive_loss=False and
+    # descriptors="rdkit2d" (better validation scores on every benchmark cell measured; the preset
+    # stays chemprop's own, without them), written out as scikit-learn does;
+    # tests/test_presets.py holds them to the preset. A model
     # file never relies on them (molgnba.persistence fills what it lacks with the old ones).
     def __init__(
         self,
@@ -166,7 +168,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         lr_schedule="noam",
         warmup_epochs=2,
         head_hidden_dim=300,
-        descriptors=None,
+        descriptors="rdkit2d",
         **kwargs,
     ):
         kwargs.setdefault("module", MolecularGNN)
