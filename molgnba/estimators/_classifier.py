@@ -215,7 +215,7 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         Molecule-level descriptors joined to the graph embedding before the
         head. "rdkit2d": RDKit's 2-D descriptors
         (:func:`molgnba.featurize.rdkit_descriptors`, some 200 columns,
-        10-25 ms of CPU per new molecule, some 20 times its graph; computed
+        some 10 ms of CPU per new molecule, 20 times its graph; computed
         once per molecule and cached beside its graph). They are the
         default for their better validation scores. They are standardized with the mean and
         standard deviation of the molecules passed to ``fit``; a value RDKit
