@@ -738,6 +738,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_fit_parser(commands) -> None:
     """``molgnba fit``: train on a CSV and save the model."""
     from molgnba.estimators import GNNClassifier
+    from molgnba.featurize._descriptors import DESCRIPTOR_SETS
     from molgnba.nn import BACKBONES
     from molgnba.presets import PRESETS
 
@@ -774,7 +775,7 @@ def _add_fit_parser(commands) -> None:
     fit.add_argument("--backbone", choices=sorted(BACKBONES), help=f"message-passing layers [{default['backbone']}]")
     fit.add_argument("--attentive-loss", action=argparse.BooleanOptionalAction, default=None,
                      help=f"weight the loss by the GNBA attention [{on_off[default['attentive_loss']]}]")
-    fit.add_argument("--descriptors", choices=["rdkit2d", "none"],
+    fit.add_argument("--descriptors", choices=[*sorted(DESCRIPTOR_SETS), "none"],
                      help="molecule descriptors joined to the graph embedding: RDKit's 2-D descriptors "
                           "(some 200; they dominate the featurization time, some 10 ms per molecule), or "
                           f"none (the graph alone, ~20 times faster to featurize) [{default['descriptors'] or 'none'}]")
