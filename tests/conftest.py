@@ -126,9 +126,11 @@ def bbbp(shared_data_dir):
 # The one parameter set of a tiny model: fits in well under a second on one thread. Otherwise
 # the estimators' defaults (D-MPNN, "extended" features, "noam" schedule, plain loss), so that
 # the suite exercises what users get; the head's hidden layer shrinks with the rest (the
-# default is 300 wide). A test about another configuration states it (backbone="gin",
+# default is 300 wide), and the default RDKit descriptors are left out (about 25 ms per new
+# molecule, more than the rest of a tiny fit; tests/test_descriptors_estimator.py covers them,
+# the default included). A test about another configuration states it (backbone="gin",
 # attentive_loss=True, lr_schedule="constant", ...) rather than relying on TINY.
-TINY = dict(num_layers=1, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0)
+TINY = dict(num_layers=1, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0, descriptors=None)
 
 # Small molecules that cover the featurizer's edge cases (a salt, stereo, isotopes,
 # a single atom, no bonds), used across the suite.

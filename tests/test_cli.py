@@ -129,6 +129,14 @@ class TestFit:
         assert {name: model.get_params()[name] for name in paper} == paper
         assert model.attentive_loss is True
 
+    def test_descriptors_default_to_the_estimators_and_none_turns_them_off(self, files, models, tmp_path):
+        assert read_metadata(models["regression"])["params"]["descriptors"] == "rdkit2d"
+        assert load_model(models["regression"]).module_.descriptor_dim > 0
+        path = fit_model(files, tmp_path, "plain.molgnba", "--target", "logS", "--task", "regression",
+                         "--descriptors", "none")
+        assert read_metadata(path)["params"]["descriptors"] is None
+        assert load_model(path).module_.descriptor_dim == 0
+
     def test_several_targets_make_a_multi_task_model_with_missing_cells(self, models):
         model = load_model(models["two_targets"])
         assert model.target_ndim_ == 2 and model.n_tasks_ == 2

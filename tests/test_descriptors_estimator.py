@@ -204,6 +204,21 @@ class TestEstimator:
         assert reg.module_.descriptor_dim == 0
 
 
+class TestDefault:
+    @pytest.mark.parametrize("Estimator, y", [(GNNRegressor, Y), (GNNClassifier, LABELS)])
+    def test_a_default_estimator_joins_the_rdkit_descriptors_and_copes_with_nan_ones(self, Estimator, y):
+        # Only the sizes and epochs are set: the descriptors are the default's.
+        model = Estimator(num_layers=1, hidden_dim=8, head_hidden_dim=8, max_epochs=1, random_state=0).fit(TRAIN, y)
+        n = len(rdkit_descriptor_names())
+        assert model.descriptor_names_ == rdkit_descriptor_names()
+        assert model.module_.descriptor_dim == n and model.descriptor_mean_.shape == (n,)
+        assert model.module_.head[0].in_features == model.module_.embedding_dim + n
+        salt = "[Na+].[Cl-]"  # RDKit's BCUT2D descriptors fail on it: NaN in its row
+        assert np.isnan(raw_descriptors([salt])).any()
+        predictions = model.predict_proba([salt, "CCO"]) if Estimator is GNNClassifier else model.predict([salt, "CCO"])
+        assert np.isfinite(predictions).all()
+
+
 class TestPersistence:
     def test_round_trip(self, fitted, tmp_path):
         path = save_model(fitted, tmp_path / "model.molgnba")
@@ -229,7 +244,7 @@ class TestPersistence:
             GNNRegressor(descriptors="rdkit2d").set_fitted_state({**state, "descriptor_mean_": [0.0]})
 
     def test_state_without_descriptors_has_no_descriptor_entries(self):
-        reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0).fit(TRAIN, Y)
+        reg = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0, descriptors=None).fit(TRAIN, Y)
         assert not any(name.startswith("descriptor") for name in reg.get_fitted_state())
         assert not any(name.startswith("descriptor") for name in reg.module_.state_dict())
 

@@ -648,7 +648,7 @@ class TestFittedState:
         if entry is not None:
             state["classes_"] = entry
         with pytest.raises(ValueError, match="classes_"):
-            GNNClassifier().set_fitted_state(state)
+            GNNClassifier(descriptors=None).set_fitted_state(state)  # a state without descriptor statistics
 
     def test_a_malformed_fitted_entry_in_a_file_is_named(self, saved, tmp_path):
         path = rewrite_metadata(saved, tmp_path / "model.molgnba", lambda m: m["fitted"].pop("target_mean_"))

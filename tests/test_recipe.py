@@ -17,7 +17,7 @@ from molgnba.nn import BACKBONES, MolecularGNN
 
 SMILES = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "CCCl", "c1ccccc1"] * 2
 Y = [float(k) for k in range(16)]
-TINY = {"num_layers": 1, "hidden_dim": 8, "random_state": 0}
+TINY = {"num_layers": 1, "hidden_dim": 8, "random_state": 0, "descriptors": None}  # descriptors: 25 ms a molecule
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -128,7 +128,7 @@ class TestScheduleInTheEstimators:
     ])
     def test_bad_values_are_refused_at_fit_naming_the_parameter(self, params, message):
         with pytest.raises(ValueError, match=message):
-            GNNRegressor(**TINY, max_epochs=1, **params).fit(SMILES, Y)
+            GNNRegressor(**{**TINY, "max_epochs": 1, **params}).fit(SMILES, Y)
 
 
 class TestDropout:

@@ -232,7 +232,7 @@ BIG_PREDICT = textwrap.dedent(
     frame = pd.read_csv(sys.argv[1])
     smiles, y = frame["smiles"].tolist()[:2000], frame["lipo"].to_numpy()[:2000]
     repeats = int(sys.argv[2])
-    model = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0).fit(smiles[:200], y[:200])
+    model = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0, descriptors=None).fit(smiles[:200], y[:200])
     X = smiles * repeats
     out = {"n_smiles": len(X), "n_distinct": len(set(X)), "peak_mb_before": peak_mb(), "rss_mb_before": current_mb()}
     for label, batch_size in (("cold_cache_batch32", 32), ("warm_cache_batch1024", 1024)):

@@ -14,7 +14,7 @@ from molgnba import GNNClassifier, GNNRegressor
 from molgnba.featurize import featurize_smiles
 from molgnba.screening import predict_frame
 
-TINY = dict(num_layers=2, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0)
+TINY = dict(num_layers=2, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0, descriptors=None)
 SMILES = [("C" * n) + tail for n in range(1, 7) for tail in ("", "O", "N", "Cl")]
 Y = np.array([float(len(s)) for s in SMILES])
 EMBEDDING_WIDTH = TINY["hidden_dim"]  # the default D-MPNN pools its final atom states

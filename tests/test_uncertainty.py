@@ -17,7 +17,7 @@ from sklearn.base import clone
 from molgnba import GNNClassifier, GNNRegressor
 from molgnba.losses import GaussianNLLLoss, get_loss_class, list_losses, make_loss
 
-TINY = dict(num_layers=1, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0)
+TINY = dict(num_layers=1, hidden_dim=8, head_hidden_dim=8, max_epochs=2, random_state=0, descriptors=None)
 MOLECULES = [("C" * n + tail, n, tail) for n in range(1, 11) for tail in ("", "O", "N", "Cl")]
 SMILES = [smiles for smiles, _, _ in MOLECULES]
 Y = np.array([n + (tail == "O") for _, n, tail in MOLECULES], dtype=float)

@@ -204,13 +204,35 @@ class Stopwatch:
         return False
 
 
-def default_attentive_loss(task: str):
-    """The GNBALoss the estimators train with by default, for ``task`` "regression" or "binary".
+def paper_configuration(**overrides) -> dict:
+    """Estimator parameters of "the default" that docs/performance.md measured: the GNBA paper's.
 
-    Read from the estimators, so that a hand-written loop measured against them cannot drift
-    from their defaults.
+    The estimators' defaults until 0.2, ``get_preset("paper")`` with ``attentive_loss=True``
+    (GIN 5 x 300, "hu2019" features, one linear layer, constant rate, batch 32, no
+    descriptors); pinned, so that a re-run measures what the committed results were measured
+    with whatever the defaults are now. ``overrides`` replace or add parameters.
+    """
+    from molgnba.presets import get_preset
+
+    return {**get_preset("paper"), "attentive_loss": True, **overrides}
+
+
+def estimator_params(estimator) -> dict:
+    """The estimator's parameters that JSON can hold (class name included), for a result's details."""
+    params = {"estimator": type(estimator).__name__}
+    for name, value in sorted(estimator.get_params(deep=False).items()):
+        if value is None or isinstance(value, (bool, int, float, str)):
+            params[name] = value
+    return params
+
+
+def default_attentive_loss(task: str):
+    """The GNBALoss that ``attentive_loss=True`` trains with, for ``task`` "regression" or "binary".
+
+    Read from the estimators (``loss="auto"`` with ``attentive_loss=True``, which the defaults
+    no longer set), so that a hand-written loop measured against them cannot drift from them.
     """
     from molgnba import GNNClassifier, GNNRegressor
 
-    estimator = GNNRegressor() if task == "regression" else GNNClassifier()
+    estimator = GNNRegressor(attentive_loss=True) if task == "regression" else GNNClassifier(attentive_loss=True)
     return estimator._build_criterion(task)

@@ -6,8 +6,11 @@ medians of the repetitions:
 
 * ``estimator.predict``: the fitted GNNRegressor as is (batch 32);
 * ``predict_iter``: molgnba.screening, batch 256 (and 32), no graph cache;
-* one against two torch threads; the default model (GIN 5 x 300) against a
-  small one (GIN 3 x 64);
+* one against two torch threads; the "default" model (GIN 5 x 300) against a
+  small one (GIN 3 x 64), both in the paper's configuration, the defaults when
+  the committed results were measured, pinned (``get_preset("paper")`` with
+  the attentive loss: "hu2019" features, one linear layer, no descriptors);
+  their parameters are in the result (``estimator_params``);
 * the parts: featurization alone (``featurize_smiles(cache=None)``) and the
   network alone on featurized graphs (fp32, and bf16 autocast on CPU).
 
@@ -27,7 +30,8 @@ import numpy as np
 import torch
 
 from benchmarks.perf.common import (
-    Measurement, Ratio, current_rss_mb, load, median, peak_rss_mb, reset_peak_rss, write_result,
+    Measurement, Ratio, current_rss_mb, estimator_params, load, median, paper_configuration, peak_rss_mb,
+    reset_peak_rss, write_result,
 )
 from molgnba import GNNRegressor, featurize
 from molgnba.featurize import featurize_smiles
@@ -38,7 +42,8 @@ def fitted(num_layers, hidden_dim):
     smiles, y = load("esol")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return GNNRegressor(num_layers=num_layers, hidden_dim=hidden_dim, max_epochs=1, random_state=0).fit(smiles, y)
+        return GNNRegressor(**paper_configuration(num_layers=num_layers, hidden_dim=hidden_dim, max_epochs=1),
+                            random_state=0).fit(smiles, y)
 
 
 def model_only(reg, graphs, batch_size, dtype=None):
@@ -59,7 +64,7 @@ def main(argv=None):
     if args.quick:
         smiles = smiles[:1000]
     default, small = fitted(5, 300), fitted(3, 64)
-    graphs, _ = featurize_smiles(smiles, cache=None)
+    graphs, _ = featurize_smiles(smiles, default.graph_featurizer(), cache=None)
 
     def cold_predict(reg):
         featurize.graph_cache.clear()
@@ -76,7 +81,7 @@ def main(argv=None):
         "estimator.predict, default 5x300, 2 threads": (2, lambda: cold_predict(default)),
         "predict_iter bs256, small 3x64, 1 thread": (1, lambda: stream(small, 256)),
         "predict_iter bs256, small 3x64, 2 threads": (2, lambda: stream(small, 256)),
-        "featurize only (cache=None)": (1, lambda: featurize_smiles(smiles, cache=None)),
+        "featurize only (cache=None)": (1, lambda: featurize_smiles(smiles, default.graph_featurizer(), cache=None)),
         "network only bs256 fp32, default, 1 thread": (1, lambda: model_only(default, graphs, 256)),
         "network only bs256 bf16 autocast, default, 1 thread": (1, lambda: model_only(default, graphs, 256, torch.bfloat16)),
     }
@@ -102,7 +107,8 @@ def main(argv=None):
                       "peak_rss_rise_mb": max(rss[name])}
         print(f"{name:55s} {rows[name]['molecules_per_s']:8.0f} mol/s  peak RSS +{rows[name]['peak_rss_rise_mb']:.0f} MB")
     details = {"n_smiles": len(smiles), "reps": reps, "peak_rss_is_rise_over_start": can_reset,
-               "process_peak_rss_mb": peak_rss_mb(), "rows": rows}
+               "process_peak_rss_mb": peak_rss_mb(), "rows": rows,
+               "estimator_params": {"default 5x300": estimator_params(default), "small 3x64": estimator_params(small)}}
     path = write_result("predict_throughput", *summarize(details), details=details, out_dir=args.out,
                         name="predict_throughput" + ("_quick" if args.quick else ""))
     print("wrote", path)

@@ -7,7 +7,12 @@ $TMPDIR/molgnba-screen/ (made once, reused; never inside the repository).
 
 Every measurement runs in a fresh child process, whose VmHWM (peak RSS,
 from /proc) is the number reported, next to its RSS before screening
-(torch, RDKit and the model loaded):
+(torch, RDKit and the model loaded). Both models are the paper's
+configuration, the defaults when the committed results were measured, pinned
+(``get_preset("paper")`` with the attentive loss: "hu2019" features, one
+linear layer, no descriptors), with their parameters in the result
+(``estimator_params``); today's defaults would add RDKit descriptors, which
+cost more per molecule than these networks (see docs/performance.md):
 
 * ``predict_file``, small model (GIN 3 x 64), all N rows, chunk 10,000,
   one torch thread:
@@ -33,7 +38,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.perf.common import ROOT, Measurement, Ratio, current_rss_mb, load, peak_rss_mb, write_result
+from benchmarks.perf.common import (
+    ROOT, Measurement, Ratio, current_rss_mb, estimator_params, load, paper_configuration, peak_rss_mb, write_result,
+)
 
 WORK = Path(tempfile.gettempdir()) / "molgnba-screen"
 
@@ -150,12 +157,13 @@ def main(argv=None):
     csv_path = make_smiles_csv(n)
     made_s = time.perf_counter() - start
     smiles, y = load("esol")
-    models = {}
+    models, params = {}, {}
     for name, (layers, hidden) in {"small_3x64": (3, 64), "default_5x300": (5, 300)}.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            reg = GNNRegressor(num_layers=layers, hidden_dim=hidden, max_epochs=1, random_state=0).fit(smiles, y)
-        models[name] = WORK / f"model_{name}.pkl"
+            reg = GNNRegressor(**paper_configuration(num_layers=layers, hidden_dim=hidden, max_epochs=1),
+                               random_state=0).fit(smiles, y)
+        models[name], params[name] = WORK / f"model_{name}.pkl", estimator_params(reg)
         with open(models[name], "wb") as f:
             pickle.dump(reg, f)
     runs = {}
@@ -172,7 +180,8 @@ def main(argv=None):
         runs[label] = run_child(mode, models[model], csv_path, rows, threads)
         print(f"{label}: {json.dumps(runs[label])}", flush=True)
     details = {"n_smiles_file": n, "make_csv_s": made_s, "csv_bytes": csv_path.stat().st_size,
-               "target_peak_rss_mb": 2048, "target_molecules_per_s": 2000, "runs": runs}
+               "target_peak_rss_mb": 2048, "target_molecules_per_s": 2000, "runs": runs,
+               "estimator_params": params}
     path = write_result("screen_million", *summarize(details), details=details, out_dir=args.out,
                         name="screen_million" + ("_quick" if args.quick else ""))
     print("wrote", path)
