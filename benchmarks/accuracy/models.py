@@ -43,6 +43,8 @@ def score_predictions(y_true, predictions, task: str) -> float:
 #: Estimator parameters of each molgnba candidate; {} is the estimators' defaults.
 MOLGNBA_CONFIGS: dict[str, dict] = {
     "default": {},
+    # The paired run of the default with the attentive loss (issue 25 part 5).
+    "default-gnba": {"attentive_loss": True},
     # The call in our README: the paper's backbone, everything else default.
     "readme-gin": {"backbone": "gin", "attentive_loss": True},
     # Candidates for the new default (issue 25), chosen between on validation scores.
