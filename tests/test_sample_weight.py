@@ -27,8 +27,8 @@ from molgnba.featurize import featurize_smiles
 from conftest import SMALL_SMILES, SMALL_TARGETS, TINY
 
 N = 40
-# Without the default descriptors: their standardization comes from every molecule passed to fit,
-# whatever its weight, so a zero weight would no longer be the same as leaving the molecule out.
+# Without the default descriptors, to keep these many fits cheap; the descriptors' own
+# weighting is tested on its own below.
 DETERMINISTIC = dict(
     num_layers=1, hidden_dim=8, max_epochs=3, random_state=0, validation_fraction=None, batch_size=128,
     iterator_train__shuffle=False, optimizer=torch.optim.SGD, lr=0.1, descriptors=None,
@@ -103,6 +103,27 @@ class TestWeightsInTheFit:
         # The standardization is weighted too: the rows of weight 0 do not shift it.
         np.testing.assert_allclose(weighted.target_mean_, left_out.target_mean_, rtol=1e-12)
         np.testing.assert_allclose(weighted.target_scale_, left_out.target_scale_, rtol=1e-12)
+
+    def test_weight_zero_is_leaving_the_rows_out_of_the_descriptor_scaling_too(self, data):
+        smiles, y, _ = data
+        weight = np.ones(N)
+        weight[-12:] = 0
+        params = {**DETERMINISTIC, "descriptors": "rdkit2d"}
+        weighted = GNNRegressor(**params).fit(smiles, y, sample_weight=weight)
+        left_out = GNNRegressor(**params).fit(smiles[:-12], y[:-12])
+        np.testing.assert_allclose(weighted.descriptor_mean_, left_out.descriptor_mean_, rtol=1e-9)
+        np.testing.assert_allclose(weighted.descriptor_scale_, left_out.descriptor_scale_, rtol=1e-9)
+        assert_same_network(weighted, left_out)
+
+    def test_weight_two_counts_a_molecule_twice_in_the_descriptor_scaling(self, data):
+        smiles, y, _ = data
+        weight = np.ones(N)
+        weight[:5] = 2
+        params = {**DETERMINISTIC, "descriptors": "rdkit2d", "max_epochs": 1}
+        weighted = GNNRegressor(**params).fit(smiles, y, sample_weight=weight)
+        repeated = GNNRegressor(**params).fit(smiles + smiles[:5], np.concatenate([y, y[:5]]))
+        np.testing.assert_allclose(weighted.descriptor_mean_, repeated.descriptor_mean_, rtol=1e-9)
+        np.testing.assert_allclose(weighted.descriptor_scale_, repeated.descriptor_scale_, rtol=1e-9, atol=1e-12)
 
     def test_weight_zero_rows_are_left_out_of_the_validation_split_too(self, data):
         # As scikit-learn defines it: weight 0 is the same as removing the row, split included.

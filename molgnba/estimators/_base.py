@@ -309,15 +309,25 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
             if hasattr(self, name):
                 delattr(self, name)
 
-    def _fit_descriptor_scaling(self, graphs: list) -> None:
-        """Set ``descriptor_mean_`` and ``descriptor_scale_`` from the training graphs, ignoring NaN."""
+    def _fit_descriptor_scaling(self, graphs: list, weights=None) -> None:
+        """Set ``descriptor_mean_`` and ``descriptor_scale_`` from the training graphs, ignoring NaN.
+
+        With ``weights`` (one per graph) the mean and standard deviation are
+        weighted, as the targets' are, so that weight 0 is leaving the
+        molecule out and weight 2 is counting it twice here too.
+        """
         if self.descriptors is None:
             return
         values = torch.cat([graph.descriptors for graph in graphs]).numpy().astype(np.float64)
-        with warnings.catch_warnings():  # a column that is NaN for every molecule gives NaN here
+        weights = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=np.float64)
+        present = np.isfinite(values)
+        column_weights = np.where(present, weights[:, None], 0.0)
+        values = np.where(present, values, 0.0)
+        with warnings.catch_warnings():  # a column without any finite value gives NaN here
             warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(values, axis=0)
-            scale = np.nanstd(values, axis=0)
+            total = column_weights.sum(axis=0)
+            mean = (column_weights * values).sum(axis=0) / total
+            scale = np.sqrt((column_weights * (values - mean) ** 2).sum(axis=0) / total)
         mean[~np.isfinite(mean)] = 0.0
         scale[~(np.isfinite(scale) & (scale > 0))] = 1.0
         self.descriptor_names_ = list(self.graph_featurizer().names)
@@ -698,10 +708,10 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         self.invalid_smiles_ = []
         self._reset_descriptor_state()
         graphs, kept = self._featurize(smiles, training=True)
-        self._fit_descriptor_scaling(graphs)
         row_weight = None if sample_weight is None else sample_weight[kept]
         targets = self._prepare_targets(y_array[kept], kept, sample_weight=row_weight)
         weights = self._training_weights(row_weight, targets)
+        self._fit_descriptor_scaling(graphs, weights)
         graphs, kept, targets, weights = self._drop_unweighted(graphs, kept, targets, weights)
         self.__dict__.pop("estimators_", None)  # of an earlier fit
         if self.n_ensemble > 1:
