@@ -136,14 +136,20 @@ def plot_calibration(runs, filename) -> None:
     import matplotlib.pyplot as plt
 
     panels = sorted({(run["dataset"], run["split"], run["seed"]) for run in runs})
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.2), squeeze=False)
+    columns = min(2, len(panels))  # a grid two panels wide stays readable on a page
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 4.2 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     levels = np.linspace(0, 1, 101)
-    for ax, (dataset, kind, seed) in zip(axes[0], panels):
+    colours = {method: f"C{k}" for k, method in enumerate(sorted({run["method"] for run in runs}))}
+    for ax, (dataset, kind, seed) in zip(axes.flat, panels):
         for run in runs:
             if (run["dataset"], run["split"], run["seed"]) == (dataset, kind, seed):
                 observed = observed_fractions(np.array(run["test_y"]), np.array(run["test_mean"]),
                                               np.maximum(np.array(run["test_std"]), 1e-12), levels)
-                ax.plot(levels, observed, label=f"{run['method']} ({run['miscalibration_area']:.2f})")
+                ax.plot(levels, observed, color=colours[run["method"]],
+                        label=f"{run['method']} ({run['miscalibration_area']:.2f})")
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
         ax.set(title=f"{dataset}, {kind} split, seed {seed}", xlabel="expected fraction in interval",
                ylabel="observed fraction")
