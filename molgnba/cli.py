@@ -843,7 +843,7 @@ def _add_fingerprint_parser(commands) -> None:
         help="add a model's learned fingerprints to a CSV",
         description=(
             "Write every row of a CSV with the learned fingerprint of its molecule appended: the\n"
-            "graph embedding a saved model feeds its last layer, for use as features elsewhere."
+            "graph embedding a saved model feeds its head, for use as features elsewhere."
         ),
         epilog=_FINGERPRINT_EXAMPLES + "\n" + _EXIT_CODES,
         formatter_class=_Formatter,
