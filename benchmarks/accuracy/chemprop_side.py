@@ -7,7 +7,9 @@ train, valid, test). chemprop's own command line trains with its defaults (D-MPN
 d_h 300 depth 3, mean aggregation, Noam schedule, best epoch by validation loss)
 on the given train/valid rows, then predicts the valid and test rows. Prints one
 JSON line: fit seconds (``chemprop train`` wall time, featurization included),
-epochs, the per-epoch validation curve from chemprop's CSV log, and the
+epochs, the per-epoch validation curve from chemprop's CSV log, the seconds
+from the start of ``chemprop train`` to the end of each epoch with that epoch's
+validation metrics (``epoch_clock``, from :mod:`chemprop_epoch_clock`), and the
 predictions, which the caller scores. With ENSEMBLE_SIZE > 1 (chemprop's
 ``--ensemble-size``) the predictions are the members' mean, and each member's test
 predictions are given too (``test_member_predictions``), for the ensemble's spread.
@@ -61,12 +63,17 @@ def main(workdir, task, epochs, threads, ensemble_size=1):
             writer.writerow(["smiles"])
             writer.writerows([rows[k]["smiles"]] for k in split[part])
     output_dir = workdir / "model"
+    clock = Path(__file__).with_name("chemprop_epoch_clock.py")
+    started_at = time.time()
     start = time.perf_counter()
-    run([chemprop, "train", "-i", str(workdir / "data.csv"), "-s", "smiles", "--target-columns", "y",
+    run([sys.executable, str(clock), str(workdir / "clock.json"), "train", "-i", str(workdir / "data.csv"), "-s", "smiles", "--target-columns", "y",
          "-t", "regression" if task == "regression" else "classification", "--epochs", str(epochs),
          "--splits-file", str(workdir / "splits.json"), "--num-workers", "0", "-o", str(output_dir),
          "--pytorch-seed", "0", "--ensemble-size", str(ensemble_size)])
     fit_seconds = time.perf_counter() - start
+    epoch_clock = json.loads((workdir / "clock.json").read_text())
+    for record in epoch_clock:
+        record["seconds"] = record.pop("time") - started_at
     members = sorted(output_dir.rglob("best.pt"))
 
     def mean_predictions(smiles_csv, name):
@@ -81,6 +88,7 @@ def main(workdir, task, epochs, threads, ensemble_size=1):
         "epochs": int(epochs),
         "threads": int(threads),
         "valid_loss_curve": validation_curve(output_dir),
+        "epoch_clock": epoch_clock,
         "ensemble_size": len(members),
         "valid_predictions": valid_predictions,
         "test_predictions": test_predictions,
