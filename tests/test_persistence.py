@@ -471,14 +471,16 @@ LEGACY_SMILES = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O"
 class TestLossParameters:
     """Files name the loss by ``loss``; those of molgnba 0.1 by the deprecated parameters."""
 
-    def test_files_of_the_deprecated_parameters_load_silently_and_predict_as_they_did(self):
+    def test_files_of_the_deprecated_parameters_load_and_predict_as_they_did(self):
         # Written by molgnba at 646b9e2 (the last commit before loss= named the variants),
-        # with the predictions it made then.
+        # with the predictions it made then. The one warning is the version notice: 0.1 wrote them.
         expected = np.load(LEGACY_DATA / "legacy-models-input-predictions.npy")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             classifier = load_model(LEGACY_DATA / "classifier-0.1-default.molgnba")
             regressor = load_model(LEGACY_DATA / "regressor-0.1-guarded-undetached.molgnba")
+        assert [w.category for w in caught] == [ModelVersionWarning] * 2
+        assert all("saved by molgnba 0.1.0" in str(w.message) for w in caught)
         assert "adversarial_attention" in read_metadata(LEGACY_DATA / "classifier-0.1-default.molgnba")["params"]
         assert (classifier.loss, type(classifier.criterion_).__name__) == ("auto", "GNBAHardLoss")
         assert (regressor.loss, type(regressor.criterion_).__name__) == ("gnba-guarded", "GNBAGuardedLoss")
@@ -548,6 +550,7 @@ class TestParametersAFileLacks:
                                 leave_out_old_defaults)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
+            warnings.simplefilter("ignore", ModelVersionWarning)  # 0.1 wrote it; tested above
             loaded = load_model(path)
         assert {name: loaded.get_params()[name] for name in (
             "backbone", "attentive_loss", "featurizer", "batch_size", "max_epochs", "loss", "head_hidden_dim",

@@ -3,6 +3,7 @@
     python -m benchmarks.accuracy run --models molgnba:default rf chemprop \\
         --datasets esol lipophilicity bbbp bace --splits random scaffold --seeds 0 1 2 3 4
     python -m benchmarks.accuracy report
+    python -m benchmarks.accuracy time-to-accuracy --seed 1 --output docs/_static/time-to-accuracy.png
 
 Each finished (model, dataset, split, seed) run is written at once as one small
 JSON file under ``benchmarks/results/accuracy/`` (scores, fit wall time, machine,
@@ -127,6 +128,18 @@ def command_report(args) -> None:
     print(summary_table(runs, "fit_seconds"))
 
 
+def command_time_to_accuracy(args) -> None:
+    from benchmarks.accuracy.time_to_accuracy import plot_time_to_accuracy, time_to_accuracy_table
+
+    runs = load_runs(args.results)
+    print(time_to_accuracy_table(runs, args.model))
+    if args.output:
+        plot_time_to_accuracy(runs, args.model, args.seed, args.output,
+                              labels={args.model: f"{args.model} (the default)" if args.model.endswith(
+                                  "chemprop-like-descriptors") else args.model, "chemprop": "chemprop 2.3.1"})
+        print(f"figure: {args.output}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -142,6 +155,11 @@ def main(argv=None) -> None:
     run.set_defaults(handler=command_run)
     report = commands.add_parser("report", help="print the tables")
     report.set_defaults(handler=command_report)
+    clock = commands.add_parser("time-to-accuracy", help="seconds to chemprop's final validation score; figure")
+    clock.add_argument("--model", default="molgnba:chemprop-like-descriptors")
+    clock.add_argument("--seed", type=int, default=1, help="the seed whose runs the figure shows")
+    clock.add_argument("--output", help="where to save the figure (PNG); the table is always printed")
+    clock.set_defaults(handler=command_time_to_accuracy)
     args = parser.parse_args(argv)
     args.handler(args)
 
