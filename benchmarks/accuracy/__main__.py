@@ -3,6 +3,7 @@
     python -m benchmarks.accuracy run --models molgnba:default rf chemprop \\
         --datasets esol lipophilicity bbbp bace --splits random scaffold --seeds 0 1 2 3 4
     python -m benchmarks.accuracy report
+    python -m benchmarks.accuracy compare molgnba:default-gnba molgnba:chemprop-like-descriptors
     python -m benchmarks.accuracy time-to-accuracy --seed 1 --output docs/_static/time-to-accuracy.png
 
 Each finished (model, dataset, split, seed) run is written at once as one small
@@ -118,6 +119,46 @@ def summary_table(runs: list[dict], field: str = "test_score") -> str:
     return "\n".join(lines)
 
 
+def paired_comparison(runs: list[dict], model: str, baseline: str, field: str = "test_score") -> str:
+    """Markdown: ``model`` against ``baseline`` on the seeds both finished, per dataset and split.
+
+    The gain is positive where ``model`` is better (lower RMSE, higher ROC-AUC);
+    p is a paired t-test over the seeds (two-sided), blank with fewer than 3 pairs.
+    """
+    from scipy import stats
+
+    scores = {(r["model"], r["dataset"], r["split"], r["seed"]): r[field] for r in runs}
+    tasks = {(r["dataset"]): r["task"] for r in runs}
+    lines = [f"| dataset | split | seeds | {baseline} | {model} | gain | {model} better | p |", "|" + " --- |" * 8]
+    order = {name: k for k, name in enumerate(DATASETS)}
+    cells = sorted({(d, s) for (m, d, s, _) in scores if m == model}, key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
+    for dataset, split in cells:
+        seeds = sorted(seed for (m, d, s, seed) in scores if (m, d, s) == (model, dataset, split)
+                       and (baseline, dataset, split, seed) in scores)
+        if not seeds:
+            continue
+        a = np.array([scores[model, dataset, split, seed] for seed in seeds])
+        b = np.array([scores[baseline, dataset, split, seed] for seed in seeds])
+        sign = -1.0 if tasks[dataset] == "regression" else 1.0
+        gain = sign * (a - b)
+        p = f"{stats.ttest_rel(a, b).pvalue:.2f}" if len(seeds) >= 3 else ""
+        lines.append(f"| {dataset} | {split} | {','.join(map(str, seeds))} | {b.mean():.3f} | {a.mean():.3f} | "
+                     f"{gain.mean():+.3f} | {(gain > 0).sum()}/{len(seeds)} | {p} |")
+    return "\n".join(lines)
+
+
+def command_compare(args) -> None:
+    runs = load_runs(args.results)
+    fields = [("test_score", "Test score")]
+    if args.model.startswith("molgnba:") and args.baseline.startswith("molgnba:"):
+        # Two molgnba configurations hold out the same validation rows (random_state = seed);
+        # chemprop and the forest validate on other rows, so only test scores compare with them.
+        fields.append(("valid_score", "Validation score"))
+    for field, title in fields:
+        print(f"{title}: {args.model} against {args.baseline}, paired by seed\n")
+        print(paired_comparison(runs, args.model, args.baseline, field) + "\n")
+
+
 def command_report(args) -> None:
     runs = load_runs(args.results)
     print("Test score, mean ± std over seeds (seeds in brackets)\n")
@@ -155,6 +196,10 @@ def main(argv=None) -> None:
     run.set_defaults(handler=command_run)
     report = commands.add_parser("report", help="print the tables")
     report.set_defaults(handler=command_report)
+    compare = commands.add_parser("compare", help="one model against another, paired by seed")
+    compare.add_argument("model")
+    compare.add_argument("baseline")
+    compare.set_defaults(handler=command_compare)
     clock = commands.add_parser("time-to-accuracy", help="seconds to chemprop's final validation score; figure")
     clock.add_argument("--model", default="molgnba:chemprop-like-descriptors")
     clock.add_argument("--seed", type=int, default=1, help="the seed whose runs the figure shows")
