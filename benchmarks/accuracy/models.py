@@ -44,7 +44,9 @@ def score_predictions(y_true, predictions, task: str) -> float:
 MOLGNBA_CONFIGS: dict[str, dict] = {
     "default": {},
     # The paired run of the default with the attentive loss (issue 25 part 5).
-    "default-gnba": {"attentive_loss": True},
+    "default-gnba": {"attentive_loss": True},  # loss="auto": "gnba-hard"
+    "default-gnba-guarded": {"attentive_loss": True, "loss": "gnba-guarded"},
+    "default-gnba-paper": {"attentive_loss": True, "loss": "gnba-paper"},
     # The call in our README: the paper's backbone, everything else default.
     "readme-gin": {"backbone": "gin", "attentive_loss": True},
     # Candidates for the new default (issue 25), chosen between on validation scores.
