@@ -147,6 +147,29 @@ def paired_comparison(runs: list[dict], model: str, baseline: str, field: str = 
     return "\n".join(lines)
 
 
+def paired_fit_times(runs: list[dict], model: str, baseline: str) -> str:
+    """Markdown: fit wall time of ``model`` and ``baseline`` on the seeds both finished, and their ratio.
+
+    chemprop's Python start-up and imports are left out where the run measured them
+    (``import_seconds``), since molgnba's fit is timed inside a running Python.
+    """
+    from benchmarks.accuracy.time_to_accuracy import fit_seconds
+
+    seconds = {(r["model"], r["dataset"], r["split"], r["seed"]): fit_seconds(r) for r in runs}
+    order = {name: k for k, name in enumerate(DATASETS)}
+    cells = sorted({(d, s) for (m, d, s, _) in seconds if m == model}, key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
+    lines = [f"| dataset | split | seeds | {baseline} (s) | {model} (s) | ratio, median over seeds |", "|" + " --- |" * 6]
+    for dataset, split in cells:
+        seeds = sorted(seed for (m, d, s, seed) in seconds if (m, d, s) == (model, dataset, split)
+                       and (baseline, dataset, split, seed) in seconds)
+        if seeds:
+            a = np.array([seconds[model, dataset, split, seed] for seed in seeds])
+            b = np.array([seconds[baseline, dataset, split, seed] for seed in seeds])
+            lines.append(f"| {dataset} | {split} | {','.join(map(str, seeds))} | {b.mean():.0f} | {a.mean():.0f} | "
+                         f"{np.median(a / b):.2f} |")
+    return "\n".join(lines)
+
+
 def command_compare(args) -> None:
     runs = load_runs(args.results)
     fields = [("test_score", "Test score")]
@@ -157,6 +180,8 @@ def command_compare(args) -> None:
     for field, title in fields:
         print(f"{title}: {args.model} against {args.baseline}, paired by seed\n")
         print(paired_comparison(runs, args.model, args.baseline, field) + "\n")
+    print(f"Fit wall time: {args.model} against {args.baseline}, paired by seed\n")
+    print(paired_fit_times(runs, args.model, args.baseline))
 
 
 def command_report(args) -> None:

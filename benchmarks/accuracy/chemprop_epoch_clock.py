@@ -40,12 +40,13 @@ def main(clock_path: str, chemprop_args: list) -> None:
     pl.Trainer.__init__ = build_trainer_with_clock
     from chemprop.cli.main import main as chemprop_main
 
+    imported = time.time()
     sys.argv = ["chemprop", *chemprop_args]
     try:
         chemprop_main()
     finally:
         with open(clock_path, "w") as handle:
-            json.dump(records, handle)
+            json.dump({"imported": imported, "epochs": records}, handle)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ train, valid, test). chemprop's own command line trains with its defaults (D-MPN
 d_h 300 depth 3, mean aggregation, Noam schedule, best epoch by validation loss)
 on the given train/valid rows, then predicts the valid and test rows. Prints one
 JSON line: fit seconds (``chemprop train`` wall time, featurization included),
+the part of them spent starting Python and importing chemprop (``import_seconds``),
 epochs, the per-epoch validation curve from chemprop's CSV log, the seconds
 from the start of ``chemprop train`` to the end of each epoch with that epoch's
 validation metrics (``epoch_clock``, from :mod:`chemprop_epoch_clock`), and the
@@ -71,7 +72,8 @@ def main(workdir, task, epochs, threads, ensemble_size=1):
          "--splits-file", str(workdir / "splits.json"), "--num-workers", "0", "-o", str(output_dir),
          "--pytorch-seed", "0", "--ensemble-size", str(ensemble_size)])
     fit_seconds = time.perf_counter() - start
-    epoch_clock = json.loads((workdir / "clock.json").read_text())
+    clock = json.loads((workdir / "clock.json").read_text())
+    epoch_clock = clock["epochs"]
     for record in epoch_clock:
         record["seconds"] = record.pop("time") - started_at
     members = sorted(output_dir.rglob("best.pt"))
@@ -85,6 +87,7 @@ def main(workdir, task, epochs, threads, ensemble_size=1):
     test_predictions, test_members = mean_predictions(workdir / "test.csv", "test_preds")
     print(json.dumps({
         "fit_seconds": fit_seconds,
+        "import_seconds": clock["imported"] - started_at,
         "epochs": int(epochs),
         "threads": int(threads),
         "valid_loss_curve": validation_curve(output_dir),
