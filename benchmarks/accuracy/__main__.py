@@ -1,8 +1,8 @@
 """molgnba against chemprop and a random forest, on the same splits.
 
-    python -m benchmarks.accuracy run --models molgnba:default rf chemprop \\
+    python -m benchmarks.accuracy run --models molgnba:chemprop-like-descriptors rf chemprop \\
         --datasets esol lipophilicity bbbp bace --splits random scaffold --seeds 0 1 2 3 4
-    python -m benchmarks.accuracy report
+    python -m benchmarks.accuracy report [--page docs/comparison.md]
     python -m benchmarks.accuracy compare molgnba:default-gnba molgnba:chemprop-like-descriptors
     python -m benchmarks.accuracy time-to-accuracy --output docs/_static/time-to-accuracy.png
 
@@ -184,8 +184,45 @@ def command_compare(args) -> None:
     print(paired_fit_times(runs, args.model, args.baseline))
 
 
+#: The default estimators' candidate in the result files: GNNRegressor() / GNNClassifier()
+#: parameter for parameter (tests/test_presets.py pins the defaults to it).
+DEFAULT = "molgnba:chemprop-like-descriptors"
+
+
+def page_blocks(runs: list[dict]) -> dict[str, str]:
+    """The generated tables of docs/comparison.md, by block name."""
+    from benchmarks.accuracy.time_to_accuracy import time_to_accuracy_table
+
+    return {
+        "test": summary_table(runs, "test_score"),
+        "valid": summary_table(runs, "valid_score"),
+        "fit": summary_table(runs, "fit_seconds"),
+        "default-vs-chemprop": paired_comparison(runs, DEFAULT, "chemprop"),
+        "default-vs-rf": paired_comparison(runs, DEFAULT, "rf"),
+        "attentive-test": paired_comparison(runs, "molgnba:default-gnba", DEFAULT),
+        "attentive-valid": paired_comparison(runs, "molgnba:default-gnba", DEFAULT, "valid_score"),
+        "fit-vs-chemprop": paired_fit_times(runs, DEFAULT, "chemprop"),
+        "time-to-accuracy": time_to_accuracy_table(runs, DEFAULT),
+    }
+
+
+def write_page(page: Path, blocks: dict[str, str]) -> None:
+    """Replace each ``<!-- accuracy:NAME -->`` ... ``<!-- /accuracy:NAME -->`` block of ``page``."""
+    text = page.read_text()
+    for name, table in blocks.items():
+        start, end = f"<!-- accuracy:{name} -->", f"<!-- /accuracy:{name} -->"
+        if start in text:
+            head, rest = text.split(start, 1)
+            text = f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}"
+    page.write_text(text)
+
+
 def command_report(args) -> None:
     runs = load_runs(args.results)
+    if args.page:
+        write_page(args.page, page_blocks(runs))
+        print(f"tables written into {args.page}")
+        return
     print("Test score, mean ± std over seeds (seeds in brackets)\n")
     print(summary_table(runs, "test_score"))
     print("\nValidation score (what defaults are chosen on)\n")
@@ -211,7 +248,7 @@ def main(argv=None) -> None:
     parser.add_argument("--results", type=Path, default=RESULTS)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="fit and score the models (resumable)")
-    run.add_argument("--models", nargs="+", default=["molgnba:default", "rf", "chemprop"])
+    run.add_argument("--models", nargs="+", default=[DEFAULT, "rf", "chemprop"])
     run.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     run.add_argument("--splits", nargs="+", default=list(SPLITS), choices=list(SPLITS))
     run.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
@@ -220,6 +257,8 @@ def main(argv=None) -> None:
     run.add_argument("--threads", type=int, default=1)
     run.set_defaults(handler=command_run)
     report = commands.add_parser("report", help="print the tables")
+    report.add_argument("--page", type=Path, help="write the tables into the marked blocks of this page "
+                        "(docs/comparison.md) instead of printing them")
     report.set_defaults(handler=command_report)
     compare = commands.add_parser("compare", help="one model against another, paired by seed")
     compare.add_argument("model")
