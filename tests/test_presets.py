@@ -57,6 +57,7 @@ class TestPresets:
         }
 
     def test_chemprop_like_preset_is_chemprops_defaults(self):
+        # But for the pooling: chemprop's is "norm" (molgnba.presets says why the preset keeps "mean").
         chemprop = get_preset("chemprop-like")
         assert {name: chemprop[name] for name in (
             "backbone", "num_layers", "hidden_dim", "pooling", "dropout", "head_hidden_dim", "lr", "lr_schedule",

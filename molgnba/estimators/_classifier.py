@@ -133,7 +133,9 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         Message-passing layers (for "dmpnn", chemprop's ``depth``).
     hidden_dim : int, default=300
     dropout : float, default=0.0
-    pooling : {"mean", "sum", "max"}, default="mean"
+    pooling : {"mean", "sum", "norm", "max"}, default="mean"
+        How atom states become one vector per molecule; "norm" is the sum
+        divided by 100, chemprop's default aggregation.
     jumping_knowledge : {"concat", "sum", "last", "max"}, default="concat"
         How the readout combines the layers; "concat" is the paper's readout
         over all layers. No effect for "dmpnn", which reads its final atom

@@ -35,7 +35,7 @@ class MolecularGNN(nn.Module):
         Width of the atom (bond, molecule) states.
     dropout : float, default=0.0
         Inside the backbone and before the head.
-    pooling : {"mean", "sum", "max"}, default="mean"
+    pooling : {"mean", "sum", "norm", "max"}, default="mean"
         How atom states become a molecule vector. Not used by "attentivefp",
         which has its own attentive readout.
     jumping_knowledge : {"concat", "sum", "last", "max"}, default="concat"

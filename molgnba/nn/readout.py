@@ -6,7 +6,27 @@ import torch
 from torch import nn
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
-POOLINGS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_pool}
+#: The constant that "norm" pooling divides the sum by: chemprop's default aggregation
+#: (``NormAggregation``, norm 100), which keeps the molecule's size in its vector, as a
+#: sum does, at the scale of a mean for molecules of typical size.
+NORM_POOLING_CONSTANT = 100.0
+
+
+def global_norm_pool(x: torch.Tensor, batch: torch.Tensor, size: int | None = None) -> torch.Tensor:
+    """Sum the node states of each graph and divide by :data:`NORM_POOLING_CONSTANT`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from molgnba.nn.readout import global_norm_pool
+    >>> global_norm_pool(torch.full((3, 2), 10.0), torch.tensor([0, 0, 1]))
+    tensor([[0.2000, 0.2000],
+            [0.1000, 0.1000]])
+    """
+    return global_add_pool(x, batch, size=size) / NORM_POOLING_CONSTANT
+
+
+POOLINGS = {"mean": global_mean_pool, "sum": global_add_pool, "norm": global_norm_pool, "max": global_max_pool}
 JUMPING_KNOWLEDGE = ("concat", "sum", "last", "max")
 
 
@@ -20,7 +40,8 @@ class LayerwiseReadout(nn.Module):
     Parameters
     ----------
     num_layers, hidden_dim : int
-    pooling : {"mean", "sum", "max"}, default="mean"
+    pooling : {"mean", "sum", "norm", "max"}, default="mean"
+        "norm" is the sum divided by 100, chemprop's default aggregation.
     jumping_knowledge : {"concat", "sum", "last", "max"}, default="concat"
 
     Notes

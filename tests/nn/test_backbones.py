@@ -230,7 +230,7 @@ class TestOptions:
                 outputs.append(model(batch))
         torch.testing.assert_close(outputs[0], outputs[1])
 
-    @pytest.mark.parametrize("pooling", ["mean", "sum", "max"])
+    @pytest.mark.parametrize("pooling", ["mean", "sum", "norm", "max"])
     def test_dmpnn_pools_with_the_chosen_pooling(self, pooling):
         torch.manual_seed(0)
         model = make_model("dmpnn", pooling=pooling).eval()
@@ -238,7 +238,8 @@ class TestOptions:
         with torch.no_grad():
             atoms = model.backbone(batch.x, batch.edge_index, batch.edge_attr)[0]
             embedding = model.embed(batch)
-        reduce = {"mean": lambda h: h.mean(0), "sum": lambda h: h.sum(0), "max": lambda h: h.max(0).values}[pooling]
+        reduce = {"mean": lambda h: h.mean(0), "sum": lambda h: h.sum(0), "norm": lambda h: h.sum(0) / 100,
+                  "max": lambda h: h.max(0).values}[pooling]
         expected = torch.stack([reduce(atoms[:3]), reduce(atoms[3:])])
         torch.testing.assert_close(embedding, expected)
         assert model.embedding_dim == HIDDEN

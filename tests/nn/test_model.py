@@ -160,7 +160,7 @@ class TestMolecularGNN:
 
     def test_registries(self):
         assert {"gin", "gat"} <= set(BACKBONES)  # the paper's; the others are tested in test_backbones.py
-        assert set(POOLINGS) == {"mean", "sum", "max"}
+        assert set(POOLINGS) == {"mean", "sum", "norm", "max"}
         assert tuple(JUMPING_KNOWLEDGE) == ("concat", "sum", "last", "max")
 
 
