@@ -147,6 +147,31 @@ def paired_comparison(runs: list[dict], model: str, baseline: str, field: str = 
     return "\n".join(lines)
 
 
+def relative_shortfall(runs: list[dict], model: str, baseline: str, tolerance: float = 0.05) -> str:
+    """Markdown: how far ``model``'s mean test score falls short of ``baseline``'s, per dataset and split.
+
+    On the seeds both finished; the shortfall is relative to the baseline's mean and
+    positive where ``model`` is worse (higher RMSE, lower ROC-AUC), so a target "within
+    5 % of the baseline" holds where it is at most ``tolerance``.
+    """
+    scores = {(r["model"], r["dataset"], r["split"], r["seed"]): r["test_score"] for r in runs}
+    tasks = {r["dataset"]: r["task"] for r in runs}
+    order = {name: k for k, name in enumerate(DATASETS)}
+    cells = sorted({(d, s) for (m, d, s, _) in scores if m == model}, key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
+    lines = [f"| dataset | split | seeds | {baseline} | {model} | shortfall | within {tolerance:.0%} |",
+             "|" + " --- |" * 7]
+    for dataset, split in cells:
+        seeds = sorted(seed for (m, d, s, seed) in scores if (m, d, s) == (model, dataset, split)
+                       and (baseline, dataset, split, seed) in scores)
+        if seeds:
+            a = np.mean([scores[model, dataset, split, seed] for seed in seeds])
+            b = np.mean([scores[baseline, dataset, split, seed] for seed in seeds])
+            shortfall = (a - b) / b if tasks[dataset] == "regression" else (b - a) / b
+            lines.append(f"| {dataset} | {split} | {','.join(map(str, seeds))} | {b:.3f} | {a:.3f} | "
+                         f"{shortfall:+.1%} | {'yes' if shortfall <= tolerance else 'no'} |")
+    return "\n".join(lines)
+
+
 def paired_fit_times(runs: list[dict], model: str, baseline: str) -> str:
     """Markdown: fit wall time of ``model`` and ``baseline`` on the seeds both finished, and their ratio.
 
@@ -180,6 +205,8 @@ def command_compare(args) -> None:
     for field, title in fields:
         print(f"{title}: {args.model} against {args.baseline}, paired by seed\n")
         print(paired_comparison(runs, args.model, args.baseline, field) + "\n")
+    print(f"Mean test score of {args.model} relative to {args.baseline}\n")
+    print(relative_shortfall(runs, args.model, args.baseline) + "\n")
     print(f"Fit wall time: {args.model} against {args.baseline}, paired by seed\n")
     print(paired_fit_times(runs, args.model, args.baseline))
 
@@ -202,6 +229,9 @@ def page_blocks(runs: list[dict]) -> dict[str, str]:
         "attentive-test": paired_comparison(runs, "molgnba:default-gnba", DEFAULT),
         "attentive-valid": paired_comparison(runs, "molgnba:default-gnba", DEFAULT, "valid_score"),
         "fit-vs-chemprop": paired_fit_times(runs, DEFAULT, "chemprop"),
+        "readme-vs-chemprop": relative_shortfall(runs, "molgnba:readme-gin", "chemprop"),
+        "preact-valid": paired_comparison(runs, "molgnba:default-preact", DEFAULT, "valid_score"),
+        "norm-valid": paired_comparison(runs, "molgnba:default-norm", DEFAULT, "valid_score"),
         "time-to-accuracy": time_to_accuracy_table(runs, DEFAULT),
     }
 

@@ -103,10 +103,12 @@ class DMPNNBackbone(nn.Module):
     The features are categorical codes; a linear map of their concatenated
     one-hot encodings is a sum of one embedding per column, so ``W_i`` is
     an atom embedding plus a bond embedding (:class:`CategoricalEmbedding`)
-    and the ``x_v`` part of ``W_o`` is another atom embedding: the same
-    function as chemprop's on one-hot features, without the one-hot tensors.
-    As in chemprop, ``W_i`` and ``W_h`` have no bias and there is no
-    normalisation layer.
+    and the ``x_v`` part of ``W_o`` is another atom embedding, without the
+    one-hot tensors. As in chemprop, ``W_i`` and ``W_h`` have no bias and
+    there is no normalisation layer. One difference from chemprop 2: its
+    update adds ``W_i [x_v || e_vw]`` before the ReLU of step 1, this one
+    adds ``h_vw^0`` after it; chemprop's form is measured as the candidate
+    ``default-preact`` of the accuracy benchmark (docs/comparison.md).
 
     Parameters
     ----------
