@@ -62,9 +62,11 @@ _PAPER = {
 _CHEMPROP_LIKE = {
     # chemprop 2.3.1's defaults: D-MPNN of depth 3 and width 300, an FFN with one hidden
     # layer of 300, the Noam-like schedule (1e-4 -> 1e-3 over 2 epochs, then down to 1e-4),
-    # 50 epochs, batch 64, the best epoch by validation. One difference: mean pooling
+    # 50 epochs, batch 64, the best epoch by validation. Two differences: mean pooling
     # where chemprop's command line sums and divides by 100 (pooling="norm"), kept
-    # because the defaults (this preset plus descriptors) were chosen and measured with it.
+    # because the defaults (this preset plus descriptors) were chosen and measured with it;
+    # and the D-MPNN update adds its input after the ReLU, chemprop's before it (see
+    # molgnba.nn.dmpnn; both measured against the default in docs/comparison.md).
     **_PAPER,
     "backbone": "dmpnn",
     "num_layers": 3,
