@@ -19,7 +19,7 @@ class PreActivationResidualDMPNN(DMPNNBackbone):
 
     chemprop adds the *pre-activation* input ``W_i [x_v || e_vw]`` to every
     update, ``h^t = ReLU(W_i [x_v || e_vw] + W_h m^t)``, where molgnba's
-    backbone adds its ReLU, ``h^t = ReLU(ReLU(W_i [x_v || e_vw]) + W_h m^t)``
+    backbone adds it after its ReLU, ``h^t = ReLU(ReLU(W_i [x_v || e_vw]) + W_h m^t)``
     (chemprop's ``_MessagePassingBase.forward``/``update`` keep ``H_0`` before
     ``tau``). Same parameters, so the same seed gives the same initial weights.
     """
