@@ -119,6 +119,22 @@ def summary_table(runs: list[dict], field: str = "test_score") -> str:
     return "\n".join(lines)
 
 
+def _paired_cells(values: dict, model: str, baseline: str):
+    """Per dataset and split of ``model`` (in page order): the seeds both finished and their values.
+
+    ``values`` maps ``(model, dataset, split, seed)`` to a number; yields
+    ``(dataset, split, seeds, model_values, baseline_values)``, cells without a shared seed left out.
+    """
+    order = {name: k for k, name in enumerate(DATASETS)}
+    cells = sorted({(d, s) for (m, d, s, _) in values if m == model}, key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
+    for dataset, split in cells:
+        seeds = sorted(seed for (m, d, s, seed) in values if (m, d, s) == (model, dataset, split)
+                       and (baseline, dataset, split, seed) in values)
+        if seeds:
+            yield (dataset, split, seeds, np.array([values[model, dataset, split, seed] for seed in seeds]),
+                   np.array([values[baseline, dataset, split, seed] for seed in seeds]))
+
+
 def paired_comparison(runs: list[dict], model: str, baseline: str, field: str = "test_score") -> str:
     """Markdown: ``model`` against ``baseline`` on the seeds both finished, per dataset and split.
 
@@ -130,15 +146,7 @@ def paired_comparison(runs: list[dict], model: str, baseline: str, field: str = 
     scores = {(r["model"], r["dataset"], r["split"], r["seed"]): r[field] for r in runs}
     tasks = {(r["dataset"]): r["task"] for r in runs}
     lines = [f"| dataset | split | seeds | {baseline} | {model} | gain | {model} better | p |", "|" + " --- |" * 8]
-    order = {name: k for k, name in enumerate(DATASETS)}
-    cells = sorted({(d, s) for (m, d, s, _) in scores if m == model}, key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
-    for dataset, split in cells:
-        seeds = sorted(seed for (m, d, s, seed) in scores if (m, d, s) == (model, dataset, split)
-                       and (baseline, dataset, split, seed) in scores)
-        if not seeds:
-            continue
-        a = np.array([scores[model, dataset, split, seed] for seed in seeds])
-        b = np.array([scores[baseline, dataset, split, seed] for seed in seeds])
+    for dataset, split, seeds, a, b in _paired_cells(scores, model, baseline):
         sign = -1.0 if tasks[dataset] == "regression" else 1.0
         gain = sign * (a - b)
         p = f"{stats.ttest_rel(a, b).pvalue:.2f}" if len(seeds) >= 3 else ""
@@ -156,19 +164,13 @@ def relative_shortfall(runs: list[dict], model: str, baseline: str, tolerance: f
     """
     scores = {(r["model"], r["dataset"], r["split"], r["seed"]): r["test_score"] for r in runs}
     tasks = {r["dataset"]: r["task"] for r in runs}
-    order = {name: k for k, name in enumerate(DATASETS)}
-    cells = sorted({(d, s) for (m, d, s, _) in scores if m == model}, key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
     lines = [f"| dataset | split | seeds | {baseline} | {model} | shortfall | within {tolerance:.0%} |",
              "|" + " --- |" * 7]
-    for dataset, split in cells:
-        seeds = sorted(seed for (m, d, s, seed) in scores if (m, d, s) == (model, dataset, split)
-                       and (baseline, dataset, split, seed) in scores)
-        if seeds:
-            a = np.mean([scores[model, dataset, split, seed] for seed in seeds])
-            b = np.mean([scores[baseline, dataset, split, seed] for seed in seeds])
-            shortfall = (a - b) / b if tasks[dataset] == "regression" else (b - a) / b
-            lines.append(f"| {dataset} | {split} | {','.join(map(str, seeds))} | {b:.3f} | {a:.3f} | "
-                         f"{shortfall:+.1%} | {'yes' if shortfall <= tolerance else 'no'} |")
+    for dataset, split, seeds, a, b in _paired_cells(scores, model, baseline):
+        a, b = a.mean(), b.mean()
+        shortfall = (a - b) / b if tasks[dataset] == "regression" else (b - a) / b
+        lines.append(f"| {dataset} | {split} | {','.join(map(str, seeds))} | {b:.3f} | {a:.3f} | "
+                     f"{shortfall:+.1%} | {'yes' if shortfall <= tolerance else 'no'} |")
     return "\n".join(lines)
 
 
@@ -181,17 +183,10 @@ def paired_fit_times(runs: list[dict], model: str, baseline: str) -> str:
     from benchmarks.accuracy.time_to_accuracy import fit_seconds
 
     seconds = {(r["model"], r["dataset"], r["split"], r["seed"]): fit_seconds(r) for r in runs}
-    order = {name: k for k, name in enumerate(DATASETS)}
-    cells = sorted({(d, s) for (m, d, s, _) in seconds if m == model}, key=lambda c: (SPLITS.index(c[1]), order[c[0]]))
     lines = [f"| dataset | split | seeds | {baseline} (s) | {model} (s) | ratio, median over seeds |", "|" + " --- |" * 6]
-    for dataset, split in cells:
-        seeds = sorted(seed for (m, d, s, seed) in seconds if (m, d, s) == (model, dataset, split)
-                       and (baseline, dataset, split, seed) in seconds)
-        if seeds:
-            a = np.array([seconds[model, dataset, split, seed] for seed in seeds])
-            b = np.array([seconds[baseline, dataset, split, seed] for seed in seeds])
-            lines.append(f"| {dataset} | {split} | {','.join(map(str, seeds))} | {b.mean():.0f} | {a.mean():.0f} | "
-                         f"{np.median(a / b):.2f} |")
+    for dataset, split, seeds, a, b in _paired_cells(seconds, model, baseline):
+        lines.append(f"| {dataset} | {split} | {','.join(map(str, seeds))} | {b.mean():.0f} | {a.mean():.0f} | "
+                     f"{np.median(a / b):.2f} |")
     return "\n".join(lines)
 
 
