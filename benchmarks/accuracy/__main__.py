@@ -10,7 +10,9 @@ Each finished (model, dataset, split, seed) run is written at once as one small
 JSON file under ``benchmarks/results/accuracy/`` (scores, fit wall time, machine,
 date, versions; no per-molecule arrays), and a rerun skips the files already
 there, so a long benchmark resumes where it stopped. ``--jobs 2`` runs two fits
-side by side, each on ``--threads`` torch threads.
+side by side, each on ``--threads`` torch threads. ``--device cuda`` trains the
+molgnba models on a GPU (for validation evidence on a lent GPU machine: keep its
+``--results`` apart, since its fit times do not compare with the CPU runs').
 """
 
 from __future__ import annotations
@@ -46,7 +48,16 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def run_one(model: str, dataset: str, split_kind: str, seed: int, data_dir: str, threads: int, results: str) -> str:
+def _device_name(device: str) -> str:
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+
+
+def run_one(model: str, dataset: str, split_kind: str, seed: int, data_dir: str, threads: int, results: str,
+            device: str = "cpu") -> str:
     from benchmarks.accuracy.models import fit_model
 
     path = run_path(Path(results), model, dataset, split_kind, seed)
@@ -54,11 +65,12 @@ def run_one(model: str, dataset: str, split_kind: str, seed: int, data_dir: str,
         return f"{path.relative_to(results)}: already there, skipped"
     split = make_split(dataset, split_kind, seed, data_dir)
     started = time.time()
-    record = fit_model(model, split, threads)
+    record = fit_model(model, split, threads, device)
     record.update(
         model=model, dataset=dataset, split=split_kind, seed=seed, task=split.task,
         metric=METRIC[split.task], n_train=len(split.train), n_valid=len(split.valid), n_test=len(split.test),
-        threads=threads, machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        threads=threads, device=_device_name(device),
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         date=datetime.now(timezone.utc).strftime("%Y-%m-%d"), commit=_git_commit(),
         wall_seconds=time.time() - started,
     )
@@ -77,7 +89,8 @@ def command_run(args) -> None:
     ]
     print(f"{len(plan)} runs to go", flush=True)
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_one, *cell, args.data, args.threads, str(args.results)): cell for cell in plan}
+        futures = {pool.submit(run_one, *cell, args.data, args.threads, str(args.results), args.device): cell
+                   for cell in plan}
         for future in as_completed(futures):
             try:
                 print(future.result(), flush=True)
@@ -280,6 +293,7 @@ def main(argv=None) -> None:
     run.add_argument("--data", default=os.environ.get("MOLGNBA_DATA", "../shared/data"))
     run.add_argument("--jobs", type=int, default=2)
     run.add_argument("--threads", type=int, default=1)
+    run.add_argument("--device", default="cpu", help="where molgnba models train (cpu, cuda, cuda:1)")
     run.set_defaults(handler=command_run)
     report = commands.add_parser("report", help="print the tables")
     report.add_argument("--page", type=Path, help="write the tables into the marked blocks of this page "

@@ -87,13 +87,13 @@ def _validation_curve(estimator, task: str, fit_seconds: float) -> list[dict]:
             for k, (elapsed, epoch) in enumerate(zip(np.cumsum(durations), estimator.history_))]
 
 
-def fit_molgnba(config: str, split, threads: int = 1) -> dict:
+def fit_molgnba(config: str, split, threads: int = 1, device: str = "cpu") -> dict:
     import torch
 
     from molgnba import GNNClassifier, GNNRegressor
 
     torch.set_num_threads(threads)
-    params = dict(MOLGNBA_CONFIGS[config], random_state=split.seed)
+    params = dict(MOLGNBA_CONFIGS[config], random_state=split.seed, device=device)
     estimator_class = GNNRegressor if split.task == "regression" else GNNClassifier
     estimator = estimator_class(**params)
     rows = np.concatenate([split.train, split.valid])
@@ -196,13 +196,16 @@ def fit_chemprop(split, threads: int = 1, epochs: int = 50, python=None) -> dict
     return result
 
 
-def fit_model(model: str, split, threads: int = 1) -> dict:
+def fit_model(model: str, split, threads: int = 1, device: str = "cpu") -> dict:
+    """Fit ``model`` on ``split``; ``device`` is where a molgnba model trains (the others stay on the CPU)."""
+    if model.startswith("molgnba:"):
+        return fit_molgnba(model.split(":", 1)[1], split, threads, device)
+    if device != "cpu":
+        raise ValueError(f"only molgnba models take a device; {model!r} runs on the CPU")
     if model == "rf":
         return fit_forest(split, threads)
     if model == "chemprop":
         return fit_chemprop(split, threads)
-    if model.startswith("molgnba:"):
-        return fit_molgnba(model.split(":", 1)[1], split, threads)
     raise ValueError(f"unknown model {model!r}: use rf, chemprop or molgnba:<one of {sorted(MOLGNBA_CONFIGS)}>")
 
 
