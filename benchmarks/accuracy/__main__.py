@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import subprocess
@@ -88,8 +89,12 @@ def command_run(args) -> None:
         if not run_path(args.results, model, dataset, split, seed).exists()
     ]
     print(f"{len(plan)} runs to go", flush=True)
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_one, *cell, args.data, args.threads, str(args.results), args.device): cell
+    # Fresh worker processes ("spawn"): a forked one cannot use CUDA once the parent's torch has touched it.
+    # They find run_one by its module's name, which "python -m" would otherwise hide as __main__.
+    from benchmarks.accuracy.__main__ import run_one as importable_run_one
+
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(importable_run_one, *cell, args.data, args.threads, str(args.results), args.device): cell
                    for cell in plan}
         for future in as_completed(futures):
             try:
