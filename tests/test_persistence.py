@@ -465,6 +465,16 @@ class TestLoadModel:
 
 
 LEGACY_DATA = Path(__file__).parent / "data"
+
+
+def assert_as_stored(predictions, stored):
+    """Predictions equal those stored with a legacy file, to float32's last place.
+
+    The stored ones were made on another machine; another CPU or torch build may
+    round a float32 kernel differently (1 unit in the last place seen on an H200
+    machine's CPU, torch 2.11), which no user can tell from the model's own.
+    """
+    np.testing.assert_allclose(predictions, stored, rtol=2e-7, atol=0)
 LEGACY_SMILES = ["CCO", "CCN", "CCCl", "CCBr", "c1ccccc1", "c1ccncc1", "CC(=O)O", "CC(=O)N"] * 2
 
 
@@ -486,8 +496,8 @@ class TestLossParameters:
         assert (regressor.loss, type(regressor.criterion_).__name__) == ("gnba-guarded", "GNBAGuardedLoss")
         assert regressor.criterion_.detach_gradient_norm is False
         assert regressor.get_params()["adversarial_attention"] == "deprecated"
-        np.testing.assert_array_equal(classifier.predict_proba(LEGACY_SMILES)[:, 1], expected[0])
-        np.testing.assert_array_equal(regressor.predict(LEGACY_SMILES), expected[1])
+        assert_as_stored(classifier.predict_proba(LEGACY_SMILES)[:, 1], expected[0])
+        assert_as_stored(regressor.predict(LEGACY_SMILES), expected[1])
 
     def test_a_loaded_legacy_model_refits_without_deprecation_warnings(self):
         regressor = load_model(LEGACY_DATA / "regressor-0.1-guarded-undetached.molgnba")
@@ -561,7 +571,7 @@ class TestParametersAFileLacks:
         }
         assert type(loaded.criterion_).__name__ == "GNBAHardLoss"
         expected = np.load(LEGACY_DATA / "legacy-models-input-predictions.npy")
-        np.testing.assert_array_equal(loaded.predict_proba(LEGACY_SMILES)[:, 1], expected[0])
+        assert_as_stored(loaded.predict_proba(LEGACY_SMILES)[:, 1], expected[0])
 
     def test_a_version_1_file_written_today_loads_with_what_it_left_out(self, paper_model, data, tmp_path):
         path = save_model(paper_model, tmp_path / "paper.molgnba")
