@@ -3,8 +3,8 @@ Quick start: the default GNN beside the paper's GIN, with and without the attent
 =========================================================================================
 
 Fits :class:`molgnba.GNNRegressor` on the ESOL solubility data three times, on
-the same random 8:1:1 split: with its defaults, ``GNNRegressor()`` (chemprop's
-D-MPNN configuration with RDKit 2-D descriptors and the plain loss), and as the
+the same random 8:1:1 split: with its defaults, ``GNNRegressor()`` (a GIN with
+chemprop's training recipe, RDKit 2-D descriptors and the plain loss), and as the
 GNBA paper's GIN (the ``"paper"`` preset, made smaller to run in under a minute)
 with the plain loss and with the gradient-norm based attentive loss. Prints the
 test RMSE of each next to a baseline that predicts the training mean.

@@ -593,7 +593,7 @@ examples:
       --epochs 30 --seed 0 -o bbbp.molgnba
 
   # the GNBA paper's configuration (GIN, 5 x 300, constant rate, 100 epochs of
-  # batch 32) with its attentive loss; the defaults are chemprop's (D-MPNN)
+  # batch 32) with its attentive loss; the defaults are chemprop's recipe with a GIN
   molgnba fit bbbp.csv --target p_np --task classification --preset paper \\
       --attentive-loss -o bbbp-paper.molgnba
 
@@ -753,8 +753,8 @@ def _add_fit_parser(commands) -> None:
             "Train a GNNRegressor or GNNClassifier on the SMILES and target column(s) of a CSV\n"
             "file and save it as a .molgnba model file. Options left out take the values of\n"
             "--preset, if given, else the estimators' defaults (shown in brackets): chemprop's\n"
-            "configuration, the \"chemprop-like\" preset, with the plain loss and RDKit's\n"
-            "2-D descriptors."
+            "recipe, the \"chemprop-like\" preset, with the GIN backbone, the plain loss and\n"
+            "RDKit's 2-D descriptors."
         ),
         epilog=_FIT_EXAMPLES + "\n" + _EXIT_CODES,
         formatter_class=_Formatter,

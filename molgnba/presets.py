@@ -1,4 +1,4 @@
-"""Named configurations of the estimators: the paper's, and chemprop's (the defaults).
+"""Named configurations of the estimators: the paper's, and chemprop's (the defaults' recipe).
 
 A preset is a plain dict of estimator parameters, so it works wherever
 parameters do: ``GNNRegressor(**get_preset("paper"))``,
@@ -8,8 +8,10 @@ make up the network and its training recipe (backbone, depth and width,
 featurizer, descriptors, head, optimizer, schedule, epochs, batch size,
 validation and early stopping), so a preset pins its configuration
 whatever the estimators' defaults become. The defaults are
-``"chemprop-like"`` with ``attentive_loss=False`` and RDKit 2-D
-descriptors (``descriptors="rdkit2d"``); the GNBA paper's
+``"chemprop-like"`` with the GIN backbone (``backbone="gin"``),
+``attentive_loss=False`` and RDKit 2-D descriptors
+(``descriptors="rdkit2d"``), each chosen on validation scores
+(docs/comparison.md); the GNBA paper's
 configuration, the defaults before 0.2, is
 ``GNNRegressor(**get_preset("paper"), attentive_loss=True)``.
 

@@ -220,7 +220,7 @@ class TestFit:
     def test_help_documents_options_examples_and_exit_codes(self, capsys):
         assert main(["fit", "--help"]) == EXIT_OK
         text = capsys.readouterr().out
-        for fragment in ("--no-attentive-loss", "--preset {chemprop-like,paper}", "message-passing layers [dmpnn]",
+        for fragment in ("--no-attentive-loss", "--preset {chemprop-like,paper}", "message-passing layers [gin]",
                          "examples:", "molgnba fit esol.csv", "exit status:", "2  usage or input error"):
             assert fragment in text
 

@@ -400,7 +400,7 @@ class TestParameters:
         params = Estimator().get_params()
         for name in TOP_LEVEL_PARAMS:
             assert name in params, name
-        assert params["backbone"] == "dmpnn"
+        assert params["backbone"] == "gin"
         assert params["attentive_loss"] is False
 
     def test_constructor_arguments_are_returned_unchanged(self, Estimator):

@@ -10,7 +10,7 @@ from conftest import N_TINY
 
 class TestFittedSummary:
     def test_unfitted_estimator_says_so(self):
-        assert GNNRegressor().fitted_summary() == "GNNRegressor (dmpnn backbone, plain loss): not fitted"
+        assert GNNRegressor().fitted_summary() == "GNNRegressor (gin backbone, plain loss): not fitted"
         assert GNNRegressor(backbone="gat", attentive_loss=True).fitted_summary() == (
             "GNNRegressor (gat backbone, adversarial attentive loss): not fitted"
         )
@@ -21,7 +21,7 @@ class TestFittedSummary:
     def test_fitted_classifier_names_backbone_loss_size_and_best_score(self, tiny_classifier):
         summary = tiny_classifier.fitted_summary()
         assert summary.startswith(
-            f"GNNClassifier (dmpnn backbone, plain loss): fitted on {N_TINY} molecules"
+            f"GNNClassifier (gin backbone, plain loss): fitted on {N_TINY} molecules"
         )
         assert f"({round(0.1 * N_TINY)} held out for validation)" in summary
         assert f"best epoch {tiny_classifier.best_epoch_}, validation ROC-AUC" in summary

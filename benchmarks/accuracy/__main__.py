@@ -1,9 +1,9 @@
 """molgnba against chemprop and a random forest, on the same splits.
 
-    python -m benchmarks.accuracy run --models molgnba:chemprop-like-descriptors rf chemprop \\
+    python -m benchmarks.accuracy run --models molgnba:default-gin rf chemprop \\
         --datasets esol lipophilicity bbbp bace --splits random scaffold --seeds 0 1 2 3 4
     python -m benchmarks.accuracy report [--page docs/comparison.md]
-    python -m benchmarks.accuracy compare molgnba:default-gnba molgnba:chemprop-like-descriptors
+    python -m benchmarks.accuracy compare molgnba:readme-gin molgnba:default-gin
     python -m benchmarks.accuracy time-to-accuracy --output docs/_static/time-to-accuracy.png
 
 Each finished (model, dataset, split, seed) run is written at once as one small
@@ -11,8 +11,9 @@ JSON file under ``benchmarks/results/accuracy/`` (scores, fit wall time, machine
 date, versions; no per-molecule arrays), and a rerun skips the files already
 there, so a long benchmark resumes where it stopped. ``--jobs 2`` runs two fits
 side by side, each on ``--threads`` torch threads. ``--device cuda`` trains the
-molgnba models on a GPU (for validation evidence on a lent GPU machine: keep its
-``--results`` apart, since its fit times do not compare with the CPU runs').
+molgnba models on a GPU (validation evidence from a lent GPU machine); each run
+file says its device, and the fit-time tables and the time to accuracy read the
+CPU runs only, since a GPU fit's time does not compare with chemprop's on the CPU.
 """
 
 from __future__ import annotations
@@ -105,6 +106,11 @@ def command_run(args) -> None:
 
 def load_runs(results: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in sorted(results.rglob("seed*.json"))]
+
+
+def cpu_runs(runs: list[dict]) -> list[dict]:
+    """The runs fitted on the CPU: the only ones whose fit times compare (files before --device were all CPU)."""
+    return [run for run in runs if run.get("device", "cpu") == "cpu"]
 
 
 def summary_table(runs: list[dict], field: str = "test_score") -> str:
@@ -220,32 +226,41 @@ def command_compare(args) -> None:
         print(paired_comparison(runs, args.model, args.baseline, field) + "\n")
     print(f"Mean test score of {args.model} relative to {args.baseline}\n")
     print(relative_shortfall(runs, args.model, args.baseline) + "\n")
-    print(f"Fit wall time: {args.model} against {args.baseline}, paired by seed\n")
-    print(paired_fit_times(runs, args.model, args.baseline))
+    print(f"Fit wall time: {args.model} against {args.baseline}, paired by seed (CPU runs)\n")
+    print(paired_fit_times(cpu_runs(runs), args.model, args.baseline))
 
 
 #: The default estimators' candidate in the result files: GNNRegressor() / GNNClassifier()
 #: parameter for parameter (tests/test_presets.py pins the defaults to it).
-DEFAULT = "molgnba:chemprop-like-descriptors"
+DEFAULT = "molgnba:default-gin"
+#: The D-MPNN default of 0.2.0.dev0, which validation scores replaced with DEFAULT.
+PREVIOUS_DEFAULT = "molgnba:chemprop-like-descriptors"
 
 
 def page_blocks(runs: list[dict]) -> dict[str, str]:
     """The generated tables of docs/comparison.md, by block name."""
     from benchmarks.accuracy.time_to_accuracy import time_to_accuracy_table
 
+    timed = cpu_runs(runs)
     return {
         "test": summary_table(runs, "test_score"),
         "valid": summary_table(runs, "valid_score"),
-        "fit": summary_table(runs, "fit_seconds"),
+        "fit": summary_table(timed, "fit_seconds"),
         "default-vs-chemprop": paired_comparison(runs, DEFAULT, "chemprop"),
         "default-vs-rf": paired_comparison(runs, DEFAULT, "rf"),
-        "attentive-test": paired_comparison(runs, "molgnba:default-gnba", DEFAULT),
-        "attentive-valid": paired_comparison(runs, "molgnba:default-gnba", DEFAULT, "valid_score"),
-        "fit-vs-chemprop": paired_fit_times(runs, DEFAULT, "chemprop"),
+        "gin-vs-dmpnn-valid": paired_comparison(runs, DEFAULT, PREVIOUS_DEFAULT, "valid_score"),
+        "gin-vs-dmpnn-test": paired_comparison(runs, DEFAULT, PREVIOUS_DEFAULT),
+        "attentive-test": paired_comparison(runs, "molgnba:readme-gin", DEFAULT),
+        "attentive-valid": paired_comparison(runs, "molgnba:readme-gin", DEFAULT, "valid_score"),
+        "dmpnn-attentive-test": paired_comparison(runs, "molgnba:default-gnba", PREVIOUS_DEFAULT),
+        "dmpnn-attentive-valid": paired_comparison(runs, "molgnba:default-gnba", PREVIOUS_DEFAULT, "valid_score"),
+        "fit-vs-chemprop": paired_fit_times(timed, DEFAULT, "chemprop"),
+        "dmpnn-fit-vs-chemprop": paired_fit_times(timed, PREVIOUS_DEFAULT, "chemprop"),
         "readme-vs-chemprop": relative_shortfall(runs, "molgnba:readme-gin", "chemprop"),
-        "preact-valid": paired_comparison(runs, "molgnba:default-preact", DEFAULT, "valid_score"),
-        "norm-valid": paired_comparison(runs, "molgnba:default-norm", DEFAULT, "valid_score"),
-        "time-to-accuracy": time_to_accuracy_table(runs, DEFAULT),
+        "preact-valid": paired_comparison(runs, "molgnba:default-preact", PREVIOUS_DEFAULT, "valid_score"),
+        "norm-valid": paired_comparison(runs, "molgnba:default-norm", PREVIOUS_DEFAULT, "valid_score"),
+        "time-to-accuracy": time_to_accuracy_table(timed, DEFAULT),
+        "dmpnn-time-to-accuracy": time_to_accuracy_table(timed, PREVIOUS_DEFAULT),
     }
 
 
@@ -270,19 +285,19 @@ def command_report(args) -> None:
     print(summary_table(runs, "test_score"))
     print("\nValidation score (what defaults are chosen on)\n")
     print(summary_table(runs, "valid_score"))
-    print("\nFit wall time, seconds\n")
-    print(summary_table(runs, "fit_seconds"))
+    print("\nFit wall time, seconds (CPU runs)\n")
+    print(summary_table(cpu_runs(runs), "fit_seconds"))
 
 
 def command_time_to_accuracy(args) -> None:
     from benchmarks.accuracy.time_to_accuracy import plot_time_to_accuracy, time_to_accuracy_table
 
-    runs = load_runs(args.results)
+    runs = cpu_runs(load_runs(args.results))
     print(time_to_accuracy_table(runs, args.model))
     if args.output:
         plot_time_to_accuracy(runs, args.model, args.seed, args.output,
-                              labels={args.model: f"{args.model} (the default)" if args.model.endswith(
-                                  "chemprop-like-descriptors") else args.model, "chemprop": "chemprop 2.3.1"})
+                              labels={args.model: f"{args.model} (the default)" if args.model == DEFAULT
+                                      else args.model, "chemprop": "chemprop 2.3.1"})
         print(f"figure: {args.output}")
 
 
@@ -309,7 +324,7 @@ def main(argv=None) -> None:
     compare.add_argument("baseline")
     compare.set_defaults(handler=command_compare)
     clock = commands.add_parser("time-to-accuracy", help="seconds to chemprop's final validation score; figure")
-    clock.add_argument("--model", default="molgnba:chemprop-like-descriptors")
+    clock.add_argument("--model", default=DEFAULT)
     clock.add_argument("--seed", type=int, help="the seed whose runs the figure shows (default: per dataset "
                        "and split, the first seed with a clock on both sides)")
     clock.add_argument("--output", help="where to save the figure (PNG); the table is always printed")

@@ -127,14 +127,14 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         """"binary", "multiclass" or "regression": set by fit from the targets."""
         return getattr(self, "task_", self._default_task)
 
-    # The defaults are the "chemprop-like" preset (molgnba.presets) with attentive_loss=False and
-    # descriptors="rdkit2d" (better validation scores on every benchmark cell measured; the preset
-    # stays chemprop's own, without them), written out as scikit-learn does;
+    # The defaults are the "chemprop-like" preset (molgnba.presets) with backbone="gin",
+    # attentive_loss=False and descriptors="rdkit2d" (each chosen on validation scores in
+    # docs/comparison.md; the preset stays chemprop's own), written out as scikit-learn does;
     # tests/test_presets.py holds them to the preset. A model
     # file never relies on them (molgnba.persistence fills what it lacks with the old ones).
     def __init__(
         self,
-        backbone="dmpnn",
+        backbone="gin",
         attentive_loss=False,
         loss="auto",
         attention_dim=16,
@@ -1118,11 +1118,11 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         --------
         >>> from molgnba import GNNRegressor
         >>> GNNRegressor().fitted_summary()
-        'GNNRegressor (dmpnn backbone, plain loss): not fitted'
+        'GNNRegressor (gin backbone, plain loss): not fitted'
         >>> GNNRegressor(backbone="gin", attentive_loss=True).fitted_summary()
         'GNNRegressor (gin backbone, adversarial attentive loss): not fitted'
         >>> GNNRegressor(loss="gnba-guarded", attentive_loss=True).fitted_summary()
-        'GNNRegressor (dmpnn backbone, gnba-guarded loss): not fitted'
+        'GNNRegressor (gin backbone, gnba-guarded loss): not fitted'
         """
         try:
             chosen, _ = self._loss_choice()

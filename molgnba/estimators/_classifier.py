@@ -43,11 +43,12 @@ class GNNClassifier(ClassifierMixin, GNNBase):
 
     Molecules are parsed with RDKit, featurized once (cached across clones in
     the process), and encoded by a message-passing backbone whose pooled
-    readout feeds the head. The defaults are chemprop's configuration (the
-    ``"chemprop-like"`` preset of :mod:`molgnba.presets`): a D-MPNN of depth
-    3 and width 300 on the "extended" features, a head with one hidden layer
-    of 300, the "noam" learning-rate schedule, 50 epochs of batch 64, and the
-    plain mean loss, plus RDKit's 2-D descriptors joined to the readout
+    readout feeds the head. The defaults are chemprop's recipe (the
+    ``"chemprop-like"`` preset of :mod:`molgnba.presets`) with the GIN
+    backbone: a GIN with bond embeddings of depth 3 and width 300 on the
+    "extended" features, read out over all layers, a head with one hidden
+    layer of 300, the "noam" learning-rate schedule, 50 epochs of batch 64,
+    and the plain mean loss, plus RDKit's 2-D descriptors joined to the readout
     (``descriptors="rdkit2d"``; None featurizes new molecules some 20 times
     faster, e.g. to screen millions of them). The GNBA paper's configuration is
     ``GNNClassifier(**get_preset("paper"), attentive_loss=True)``: a GIN of 5
@@ -59,7 +60,7 @@ class GNNClassifier(ClassifierMixin, GNNBase):
 
     Parameters
     ----------
-    backbone : {"gin", "gat", "gatv2", "dmpnn", "attentivefp"}, default="dmpnn"
+    backbone : {"gin", "gat", "gatv2", "dmpnn", "attentivefp"}, default="gin"
         The message-passing network, a name of ``molgnba.nn.BACKBONES``:
         the paper's GIN with bond embeddings or bond-aware graph attention
         (Hu et al., 2019), GATv2, chemprop's directed-bond message passing
@@ -293,7 +294,7 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         "class_weight": [None, StrOptions({"balanced"}), dict],
     }
 
-    def __init__(self, backbone="dmpnn", attentive_loss=False, class_weight=None, **kwargs):
+    def __init__(self, backbone="gin", attentive_loss=False, class_weight=None, **kwargs):
         super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)
         self.class_weight = class_weight
 

@@ -27,7 +27,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
     """Graph neural network regressor on SMILES, optionally with the GNBA loss.
 
     Same model, parameters and defaults as :class:`GNNClassifier` (chemprop's
-    configuration; the GNBA paper's is
+    recipe with the GIN backbone; the GNBA paper's configuration is
     ``GNNRegressor(**get_preset("paper"), attentive_loss=True)``); the loss
     is the squared error (attention-weighted with ``attentive_loss=True``), the
     relative gradient norm is ``2 * (sigmoid(|y_hat - y|) - 0.5)`` and the
@@ -37,7 +37,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
 
     Parameters
     ----------
-    backbone : {"gin", "gat", "gatv2", "dmpnn", "attentivefp"}, default="dmpnn"
+    backbone : {"gin", "gat", "gatv2", "dmpnn", "attentivefp"}, default="gin"
         The message-passing network, a name of ``molgnba.nn.BACKBONES``:
         the paper's GIN with bond embeddings or bond-aware graph attention
         (Hu et al., 2019), GATv2, chemprop's directed-bond message passing
@@ -124,7 +124,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
         "n_dropout_samples": [Interval(numbers.Integral, 2, None, closed="left")],
     }
 
-    def __init__(self, backbone="dmpnn", attentive_loss=False, standardize_targets=True, uncertainty=None,
+    def __init__(self, backbone="gin", attentive_loss=False, standardize_targets=True, uncertainty=None,
                  n_dropout_samples=30, **kwargs):
         super().__init__(backbone=backbone, attentive_loss=attentive_loss, **kwargs)
         self.standardize_targets = standardize_targets
