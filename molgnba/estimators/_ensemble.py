@@ -279,8 +279,8 @@ class EnsembleMixin:
         >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
         >>> reg = GNNRegressor(num_layers=2, hidden_dim=8, max_epochs=1, random_state=0)
         >>> fingerprints = reg.fit(smiles, [float(len(s)) for s in smiles]).transform(["CCO", "CCCl"])
-        >>> fingerprints.shape, fingerprints.dtype  # D-MPNN: the pooled final atom states, 8 wide
-        ((2, 8), dtype('float32'))
+        >>> fingerprints.shape, fingerprints.dtype  # GIN: embedding + 2 layers, pooled, 8 wide each
+        ((2, 24), dtype('float32'))
         >>> reg.get_feature_names_out()[:3].tolist()
         ['gnnregressor0', 'gnnregressor1', 'gnnregressor2']
         """
@@ -327,8 +327,8 @@ class EnsembleMixin:
         >>> smiles = ["C", "CC", "CCC", "CCCC", "CCO", "CCN", "c1ccccc1", "CC(=O)O"]
         >>> y = [float(len(s)) for s in smiles]
         >>> gnn = GNNRegressor(num_layers=1, hidden_dim=8, max_epochs=1, random_state=0)
-        >>> gnn.fit_transform(smiles, y).shape
-        (8, 8)
+        >>> gnn.fit_transform(smiles, y).shape  # 8 molecules; the embedding and 1 layer, 8 wide each
+        (8, 16)
         >>> model = Pipeline([("gnn", gnn), ("rf", RandomForestRegressor(n_estimators=5, random_state=0))])
         >>> model.fit(smiles, y).predict(["CCCl"]).shape
         (1,)
@@ -354,8 +354,9 @@ class EnsembleMixin:
         >>> from molgnba import GNNClassifier
         >>> clf = GNNClassifier(num_layers=1, hidden_dim=4, max_epochs=1, random_state=0)
         >>> clf = clf.fit(["CCO", "CCN", "c1ccccc1", "CCCl"] * 2, [0, 1, 0, 1] * 2)
-        >>> clf.get_feature_names_out().tolist()
-        ['gnnclassifier0', 'gnnclassifier1', 'gnnclassifier2', 'gnnclassifier3']
+        >>> names = clf.get_feature_names_out()
+        >>> len(names) == clf.n_features_out_, names[:3].tolist()
+        (True, ['gnnclassifier0', 'gnnclassifier1', 'gnnclassifier2'])
         """
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{k}" for k in range(self.n_features_out_)], dtype=object)
