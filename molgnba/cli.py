@@ -770,7 +770,8 @@ def _add_fit_parser(commands) -> None:
                      help="start from a named configuration (molgnba.presets; it sets the network, features "
                           "and training recipe, not the loss): 'paper' is the GNBA paper's GIN, 5 x 300, "
                           "100 epochs of batch 32 at a constant rate; 'chemprop-like' is chemprop's own "
-                          "defaults, the estimators' defaults without the descriptors. The options below "
+                          "defaults (its D-MPNN), the estimators' defaults with a D-MPNN for their GIN and "
+                          "without the descriptors. The options below "
                           "override it [none]")
     fit.add_argument("--backbone", choices=sorted(BACKBONES), help=f"message-passing layers [{default['backbone']}]")
     fit.add_argument("--attentive-loss", action=argparse.BooleanOptionalAction, default=None,

@@ -101,7 +101,7 @@ def get_preset(name: str) -> dict:
         defaults before 0.2. "chemprop-like": chemprop 2's defaults (D-MPNN
         of depth 3 and width 300, "extended" features, a 300-wide hidden
         layer in the head, the "noam" schedule, 50 epochs of batch 64), the
-        estimators' defaults.
+        estimators' defaults but for their GIN backbone and descriptors.
 
     Returns
     -------

@@ -267,7 +267,7 @@ class GNNClassifier(ClassifierMixin, GNNBase):
     --------
     GNNRegressor : The same model for continuous targets.
     molgnba.GNBALoss : The attentive loss on its own.
-    molgnba.presets.get_preset : Named sets of these parameters ("paper", "chemprop-like": the defaults).
+    molgnba.presets.get_preset : Named sets of these parameters ("paper", "chemprop-like": the defaults' recipe).
 
     Examples
     --------

@@ -95,7 +95,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
     See Also
     --------
     GNNClassifier
-    molgnba.presets.get_preset : Named sets of parameters ("paper", "chemprop-like": the defaults).
+    molgnba.presets.get_preset : Named sets of parameters ("paper", "chemprop-like": the defaults' recipe).
 
     Examples
     --------
