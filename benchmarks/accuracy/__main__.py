@@ -114,10 +114,12 @@ def load_runs(results: Path) -> list[dict]:
     ``valid_final`` is the mean validation score of the last :data:`FINAL_EPOCHS` epochs: a
     check on ``valid_score``, the best epoch's, which favours a noisier validation curve.
     """
+    from benchmarks.accuracy.time_to_accuracy import MONITOR
+
     runs = [json.loads(path.read_text()) for path in sorted(results.rglob("seed*.json"))]
     for run in runs:
         clock = run.get("epoch_clock") or []
-        monitor = "valid_rmse" if run["task"] == "regression" else "valid_roc_auc"
+        monitor = MONITOR[run["task"]]
         if clock and monitor in clock[-1]:
             run["valid_final"] = float(np.mean([epoch[monitor] for epoch in clock[-FINAL_EPOCHS:]]))
     return runs

@@ -30,6 +30,7 @@ import pandas as pd
 
 
 from benchmarks.accuracy.networks import PreActivationResidualGNN
+from benchmarks.accuracy.time_to_accuracy import MONITOR
 from molgnba.metrics import masked_rmse, masked_roc_auc
 from molgnba.presets import get_preset
 
@@ -74,7 +75,7 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
 
 def _validation_score(estimator, task: str) -> float:
     """The score the estimator's model selection saw at its best epoch (its own validation rows)."""
-    monitor = "valid_rmse" if task == "regression" else "valid_roc_auc"
+    monitor = MONITOR[task]
     history = estimator.history_
     epoch = (estimator.best_epoch_ or len(history)) - 1
     return float(history[epoch][monitor])
@@ -86,7 +87,7 @@ def _validation_curve(estimator, task: str, fit_seconds: float) -> list[dict]:
     The time before the first epoch (featurization, descriptors) is the part of
     ``fit_seconds`` that the epochs' own durations do not account for.
     """
-    monitor = "valid_rmse" if task == "regression" else "valid_roc_auc"
+    monitor = MONITOR[task]
     durations = np.array([epoch["dur"] for epoch in estimator.history_])
     before_training = max(fit_seconds - durations.sum(), 0.0)
     return [{"epoch": k, "seconds": float(before_training + elapsed), monitor: float(epoch[monitor])}
