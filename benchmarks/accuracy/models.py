@@ -65,6 +65,9 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
     # The D-MPNN default with a GIN instead: the estimators' default since validation chose
     # it (docs/comparison.md); the name is the one its results were measured under.
     "default-gin": {"backbone": "gin"},
+    # The GIN default with each layer's MLP as wide as the atom states instead of twice as
+    # wide (Hu et al.'s): half the layers' arithmetic, a candidate for the fit-time target.
+    "default-gin-mlp1": {"backbone": "gin", "module__mlp_ratio": 1},
     # Candidates for the new default (issue 25), chosen between on validation scores.
     "chemprop-like": {**get_preset("chemprop-like"), "attentive_loss": False},
     "chemprop-like-gnba": {**get_preset("chemprop-like"), "attentive_loss": True},

@@ -11,7 +11,10 @@ skorch's ``dur`` (training and validation); the first epoch of each fit is
 dropped. Reported: the median epoch per backbone and each one's ratio to
 ``"dmpnn"``, the median of the per-repetition ratios.
 
-Usage: python -m benchmarks.perf.backbone_epoch [--backbones dmpnn gin] [--repeats 3] [--n 2000] [--out DIR]
+A backbone may carry options of its network, ``name:key=value[,key=value]``
+(``gin:mlp_ratio=1`` is ``GNNRegressor(backbone="gin", module__mlp_ratio=1)``).
+
+Usage: python -m benchmarks.perf.backbone_epoch [--backbones dmpnn gin gin:mlp_ratio=1] [--repeats 3] [--n 2000] [--out DIR]
 """
 
 from __future__ import annotations
@@ -26,10 +29,20 @@ from benchmarks.perf.common import Measurement, Ratio, load, median, write_resul
 from molgnba import GNNRegressor
 
 
+def estimator_params(spec: str) -> dict:
+    """``"gin:mlp_ratio=1"`` -> ``{"backbone": "gin", "module__mlp_ratio": 1.0}``."""
+    backbone, _, options = spec.partition(":")
+    params = {"backbone": backbone}
+    for option in filter(None, options.split(",")):
+        key, _, value = option.partition("=")
+        params[f"module__{key}"] = float(value)
+    return params
+
+
 def epoch_seconds(backbone: str, smiles, y) -> tuple[list[float], float]:
     """Durations of epochs 2-4 of one fit, and the fit's wall seconds."""
     start = time.perf_counter()
-    estimator = GNNRegressor(backbone=backbone, max_epochs=4, random_state=0).fit(smiles, y)
+    estimator = GNNRegressor(**estimator_params(backbone), max_epochs=4, random_state=0).fit(smiles, y)
     return [epoch["dur"] for epoch in estimator.history_[1:]], time.perf_counter() - start
 
 

@@ -42,13 +42,16 @@ class GINEdgeConv(MessagePassing):
     Parameters
     ----------
     hidden_dim : int
-        Width ``d`` of the node states, in and out; the MLP's hidden layer
-        is ``2 * d`` wide.
+        Width ``d`` of the node states, in and out.
     bond_feature_dims : sequence of int
         Vocabulary sizes of the bond feature columns, as declared by the
         featurizer.
     train_eps : bool, default=False
         Learn eps (GIN) or keep it at 0 (GIN-0).
+    mlp_ratio : float, default=2
+        Width of the MLP's hidden layer as a multiple of ``d``: 2 in Hu et
+        al.; the MLP's two matrices are most of the layer's cost, so 1
+        halves it.
 
     Notes
     -----
@@ -70,13 +73,17 @@ class GINEdgeConv(MessagePassing):
     torch.Size([3, 8])
     """
 
-    def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], train_eps: bool = False):
+    def __init__(self, hidden_dim: int, bond_feature_dims: Sequence[int], train_eps: bool = False,
+                 mlp_ratio: float = 2):
         super().__init__(aggr="add")
+        if mlp_ratio <= 0:
+            raise ValueError(f"mlp_ratio must be positive, got {mlp_ratio!r}")
+        mlp_width = max(1, round(mlp_ratio * hidden_dim))
         self.bond_embedding = CategoricalEmbedding(bond_feature_dims, hidden_dim)
         self.mlp = nn.Sequential(
-            nn.Linear(hidden_dim, 2 * hidden_dim),
+            nn.Linear(hidden_dim, mlp_width),
             nn.ReLU(),
-            nn.Linear(2 * hidden_dim, hidden_dim),
+            nn.Linear(mlp_width, hidden_dim),
         )
         self.eps = nn.Parameter(torch.zeros(1), requires_grad=train_eps)
 
@@ -313,6 +320,9 @@ class MessagePassingBackbone(nn.Module):
         :class:`GATv2EdgeConv`.
     train_eps : bool, default=False
         GIN only: learn epsilon (GIN) or keep it at 0 (GIN-0).
+    mlp_ratio : float, default=2
+        GIN only: width of each layer's MLP hidden layer as a multiple of
+        ``hidden_dim`` (see :class:`GINEdgeConv`).
     heads : int, default=2
         GAT and GATv2 only: attention heads, averaged.
     residual : bool, default=False
@@ -357,6 +367,7 @@ class MessagePassingBackbone(nn.Module):
         train_eps: bool = False,
         heads: int = 2,
         residual: bool = False,
+        mlp_ratio: float = 2,
     ):
         super().__init__()
         if backbone not in MESSAGE_PASSING_LAYERS:
@@ -366,7 +377,7 @@ class MessagePassingBackbone(nn.Module):
         self.atom_embedding = CategoricalEmbedding(atom_feature_dims, hidden_dim)
         make_layer = MESSAGE_PASSING_LAYERS[backbone]
         self.layers = nn.ModuleList(
-            make_layer(hidden_dim, bond_feature_dims, train_eps=train_eps, heads=heads)
+            make_layer(hidden_dim, bond_feature_dims, train_eps=train_eps, heads=heads, mlp_ratio=mlp_ratio)
             for _ in range(num_layers)
         )
         self.norms = nn.ModuleList(NodeBatchNorm(hidden_dim) for _ in range(num_layers))
@@ -389,17 +400,18 @@ class MessagePassingBackbone(nn.Module):
 
 
 MESSAGE_PASSING_LAYERS = {
-    "gin": lambda hidden_dim, bond_dims, train_eps, heads: GINEdgeConv(hidden_dim, bond_dims, train_eps),
-    "gat": lambda hidden_dim, bond_dims, train_eps, heads: GATEdgeConv(hidden_dim, bond_dims, heads),
-    "gatv2": lambda hidden_dim, bond_dims, train_eps, heads: GATv2EdgeConv(hidden_dim, bond_dims, heads),
+    "gin": lambda hidden_dim, bond_dims, train_eps, heads, mlp_ratio: GINEdgeConv(
+        hidden_dim, bond_dims, train_eps, mlp_ratio),
+    "gat": lambda hidden_dim, bond_dims, train_eps, heads, mlp_ratio: GATEdgeConv(hidden_dim, bond_dims, heads),
+    "gatv2": lambda hidden_dim, bond_dims, train_eps, heads, mlp_ratio: GATv2EdgeConv(hidden_dim, bond_dims, heads),
 }
 """The layers :class:`MessagePassingBackbone` stacks, by name."""
 
 
 def _gin(atom_feature_dims, bond_feature_dims, num_layers, hidden_dim, dropout, *,
-         train_eps=False, residual=False):
+         train_eps=False, residual=False, mlp_ratio=2):
     return MessagePassingBackbone(atom_feature_dims, bond_feature_dims, num_layers, hidden_dim, dropout,
-                                  backbone="gin", train_eps=train_eps, residual=residual)
+                                  backbone="gin", train_eps=train_eps, residual=residual, mlp_ratio=mlp_ratio)
 
 
 def _gat(atom_feature_dims, bond_feature_dims, num_layers, hidden_dim, dropout, *, heads=2, residual=False):
@@ -452,7 +464,7 @@ def backbone_options(name: str) -> dict[str, object]:
     --------
     >>> from molgnba.nn.backbones import backbone_options
     >>> backbone_options("gin")
-    {'train_eps': False, 'residual': False}
+    {'train_eps': False, 'residual': False, 'mlp_ratio': 2}
     >>> backbone_options("attentivefp")
     {'num_timesteps': 2}
     >>> backbone_options("dmpnn")

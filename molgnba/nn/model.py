@@ -51,6 +51,10 @@ class MolecularGNN(nn.Module):
     num_timesteps : int, optional
         "attentivefp" only: steps of its molecule-level attention (2 when not
         given).
+    mlp_ratio : float, optional
+        "gin" only: width of each layer's MLP hidden layer as a multiple of
+        ``hidden_dim`` (2, Hu et al.'s, when not given; 1 halves the layers'
+        cost).
     head_hidden_dim : int or None, default=None
         None: the head is one linear layer (the paper's). An int: the head is
         ``Linear -> ReLU -> Dropout(dropout) -> Linear`` with that many hidden
@@ -138,6 +142,7 @@ class MolecularGNN(nn.Module):
         heads: int | None = None,
         residual: bool = False,
         num_timesteps: int | None = None,
+        mlp_ratio: float | None = None,
         head_hidden_dim: int | None = None,
         descriptor_dim: int = 0,
         descriptor_mean: Sequence[float] | None = None,
@@ -155,7 +160,7 @@ class MolecularGNN(nn.Module):
         self.backbone = build_backbone(
             backbone, atom_feature_dims, bond_feature_dims, num_layers=num_layers, hidden_dim=hidden_dim,
             dropout=dropout, train_eps=True if train_eps else None, heads=heads, residual=True if residual else None,
-            num_timesteps=num_timesteps,
+            num_timesteps=num_timesteps, mlp_ratio=mlp_ratio,
         )
         if self.backbone.pools_itself:
             self.readout = None

@@ -178,7 +178,7 @@ def test_bond_features_reach_the_output(backbone):
 
 class TestOptions:
     def test_options_of_each_backbone(self):
-        assert backbone_options("gin") == {"train_eps": False, "residual": False}
+        assert backbone_options("gin") == {"train_eps": False, "residual": False, "mlp_ratio": 2}
         assert backbone_options("gat") == {"heads": 2, "residual": False}
         assert backbone_options("gatv2") == {"heads": 2, "residual": False}
         assert backbone_options("dmpnn") == {}
@@ -193,11 +193,27 @@ class TestOptions:
             ("attentivefp", "residual", True),
             ("gin", "heads", 4),
             ("gin", "num_timesteps", 3),
+            ("dmpnn", "mlp_ratio", 1),
+            ("gat", "mlp_ratio", 1),
         ],
     )
     def test_option_of_another_backbone_is_refused(self, backbone, option, value):
         with pytest.raises(ValueError, match=rf"{option}={value!r} does not apply to backbone='{backbone}'"):
             make_model(backbone, **{option: value})
+
+    def test_gin_mlp_ratio_sets_the_width_of_each_layers_mlp(self):
+        # The GIN's hidden layer is 2 x hidden_dim (Hu et al.) unless mlp_ratio says otherwise;
+        # ratio 1 halves the two matrices that are most of a layer's arithmetic.
+        default, narrow = make_model("gin"), make_model("gin", mlp_ratio=1)
+        for model, width in ((default, 2 * HIDDEN), (narrow, HIDDEN)):
+            for layer in model.backbone.layers:
+                assert layer.mlp[0].out_features == width and layer.mlp[2].in_features == width
+        assert narrow(make_batch(["CC(=O)N", "c1ccccc1"])).shape == (2, 1)
+
+    @pytest.mark.parametrize("ratio", [0, -1.0])
+    def test_gin_mlp_ratio_must_be_positive(self, ratio):
+        with pytest.raises(ValueError, match=f"mlp_ratio must be positive, got {ratio!r}"):
+            make_model("gin", mlp_ratio=ratio)
 
     @pytest.mark.parametrize("backbone", sorted(BACKBONES))
     def test_defaults_of_the_estimator_are_accepted_by_every_backbone(self, backbone):
