@@ -1,10 +1,13 @@
-"""The package reproduces the single-file molgnba.losses bit for bit.
+"""The package reproduces the single-file molgnba.losses to float32's last place.
 
 The committed benchmark results were produced by the single-file ``molgnba/losses.py``
 (molgnba 646b9e2). ``data/legacy_expected.npz`` holds what that code returned on the batches of
 ``helpers.make_batch``: losses, input gradients, attention updates, diagnostics and parameters
 after SGD steps. Every registered variant, built as the benchmark's ``LOSS_VARIANTS`` says, must
-give exactly the same values, so that new runs stay comparable with the committed ones.
+give the same values, so that new runs stay comparable with the committed ones. "The same" is
+within a few float32 ULPs, not bit for bit: on the machine that stored them the values were
+identical, but CPUs whose vector units round ``exp``/``tanh`` differently move the last bit
+(seen: relative 1.7e-7 at most), while any change of formula moves them by far more.
 """
 
 from __future__ import annotations
@@ -31,8 +34,14 @@ def expected():
         return {key: stored[key] for key in stored.files}
 
 
+#: Four float32 ULPs, of each entry and of the tensor's largest entry: a parameter that SGD
+#: moved close to zero keeps the rounding error of its larger neighbours.
+ULPS = 4 * torch.finfo(torch.float32).eps
+
+
 def assert_exactly(actual: torch.Tensor, stored: np.ndarray, msg=None):
-    torch.testing.assert_close(actual.detach(), torch.from_numpy(stored), rtol=0, atol=0, msg=msg)
+    scale = float(np.abs(stored).max()) if stored.size and stored.dtype.kind == "f" else 0.0
+    torch.testing.assert_close(actual.detach(), torch.from_numpy(stored), rtol=ULPS, atol=ULPS * scale, msg=msg)
 
 
 def assert_state_is(module: torch.nn.Module, expected: dict, prefix: str):
