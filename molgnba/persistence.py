@@ -93,6 +93,8 @@ _VERSION_2_PARAMS = {
     "n_ensemble": 1, "n_jobs": None, "uncertainty": None, "n_dropout_samples": 30,
     "lr_schedule": "constant", "warmup_epochs": 2, "head_hidden_dim": None, "descriptors": None,
     "class_weight": None,
+    # The GIN's MLP twice as wide as its atom states, the only width before mlp_ratio existed.
+    "mlp_ratio": 2,
     # Unset deprecated switches: version-1 code's own defaults mean the same loss ("gnba-hard").
     "adversarial_attention": "deprecated", "detach_gradient_norm": "deprecated",
 }

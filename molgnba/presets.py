@@ -8,8 +8,8 @@ make up the network and its training recipe (backbone, depth and width,
 featurizer, descriptors, head, optimizer, schedule, epochs, batch size,
 validation and early stopping), so a preset pins its configuration
 whatever the estimators' defaults become. The defaults are
-``"chemprop-like"`` with the GIN backbone (``backbone="gin"``),
-``attentive_loss=False`` and RDKit 2-D descriptors
+``"chemprop-like"`` with the GIN backbone (``backbone="gin"``, its MLP as
+wide as the atom states: ``mlp_ratio=1``), ``attentive_loss=False`` and RDKit 2-D descriptors
 (``descriptors="rdkit2d"``), each chosen on validation scores
 (docs/comparison.md); the GNBA paper's
 configuration, the defaults before 0.2, is
@@ -48,6 +48,7 @@ _PAPER = {
     "pooling": "mean",
     "jumping_knowledge": "concat",
     "train_eps": False,
+    "mlp_ratio": 2,
     "featurizer": "hu2019",
     "descriptors": None,
     "head_hidden_dim": None,

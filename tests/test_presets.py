@@ -20,7 +20,9 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 #: The defaults beyond the "chemprop-like" preset: the GIN backbone (better validation scores than
 #: the D-MPNN in 33 of 40 paired runs, docs/comparison.md), the plain loss (presets leave the loss
 #: out), and RDKit's 2-D descriptors (better validation scores than chemprop's own default of none).
-DEFAULTS_BEYOND_THE_PRESET = {"backbone": "gin", "attentive_loss": False, "loss": "auto", "descriptors": "rdkit2d"}
+DEFAULTS_BEYOND_THE_PRESET = {
+    "backbone": "gin", "mlp_ratio": 1, "attentive_loss": False, "loss": "auto", "descriptors": "rdkit2d",
+}
 
 
 class TestPresets:
@@ -52,8 +54,8 @@ class TestPresets:
         paper = get_preset("paper")
         assert paper == {
             "backbone": "gin", "num_layers": 5, "hidden_dim": 300, "dropout": 0.0, "pooling": "mean",
-            "jumping_knowledge": "concat", "train_eps": False, "featurizer": "hu2019", "descriptors": None,
-            "head_hidden_dim": None, "lr": 1e-3, "weight_decay": 0.0, "lr_schedule": "constant",
+            "jumping_knowledge": "concat", "train_eps": False, "mlp_ratio": 2, "featurizer": "hu2019",
+            "descriptors": None, "head_hidden_dim": None, "lr": 1e-3, "weight_decay": 0.0, "lr_schedule": "constant",
             "warmup_epochs": 2, "max_epochs": 100, "batch_size": 32, "validation_fraction": 0.1, "patience": None,
         }
 

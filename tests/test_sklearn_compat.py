@@ -229,6 +229,7 @@ INVALID_VALUES = {
     "pooling": "median",
     "jumping_knowledge": "lstm",
     "train_eps": "yes",
+    "mlp_ratio": 0,
     "featurizer": 3,
     "lr": 0.0,
     "weight_decay": -1.0,

@@ -4,7 +4,10 @@
         --datasets esol lipophilicity bbbp bace --splits random scaffold --seeds 0 1 2 3 4
     python -m benchmarks.accuracy report [--page docs/comparison.md]
     python -m benchmarks.accuracy compare molgnba:readme-gin molgnba:default-gin
-    python -m benchmarks.accuracy time-to-accuracy --output docs/_static/time-to-accuracy.png
+    python -m benchmarks.accuracy --results benchmarks/results/accuracy-fit-time run \
+        --models molgnba:default-gin-mlp1 chemprop --seeds 1 --jobs 1   # beside another fit
+    python -m benchmarks.accuracy --results benchmarks/results/accuracy-fit-time \
+        time-to-accuracy --seed 1 --output docs/_static/time-to-accuracy.png
 
 Each finished (model, dataset, split, seed) run is written at once as one small
 JSON file under ``benchmarks/results/accuracy/`` (scores, fit wall time, machine,
@@ -249,35 +252,49 @@ def command_compare(args) -> None:
 
 #: The default estimators' candidate in the result files: GNNRegressor() / GNNClassifier()
 #: parameter for parameter (tests/test_presets.py pins the defaults to it).
-DEFAULT = "molgnba:default-gin"
-#: The D-MPNN default of 0.2.0.dev0, which validation scores replaced with DEFAULT.
+DEFAULT = "molgnba:default-gin-mlp1"
+#: The GIN default before its MLP was narrowed (mlp_ratio=2), which DEFAULT replaced.
+GIN_MLP2 = "molgnba:default-gin"
+#: The D-MPNN default of 0.2.0.dev0, which validation scores replaced with GIN_MLP2.
 PREVIOUS_DEFAULT = "molgnba:chemprop-like-descriptors"
+#: Side-by-side timing runs: chemprop and the default fitted in one session on one machine, each
+#: fit beside one other fit. The fit-time comparisons of DEFAULT with chemprop read these, since
+#: the runs under RESULTS were fitted on machines of different speed on different days.
+FIT_TIME_RESULTS = RESULTS.parent / "accuracy-fit-time"
 
 
-def page_blocks(runs: list[dict]) -> dict[str, str]:
-    """The generated tables of docs/comparison.md, by block name."""
+def page_blocks(runs: list[dict], timing_runs: list[dict] = ()) -> dict[str, str]:
+    """The generated tables of docs/comparison.md, by block name.
+
+    ``timing_runs`` are the runs under :data:`FIT_TIME_RESULTS`, for the default's fit time.
+    """
     from benchmarks.accuracy.time_to_accuracy import time_to_accuracy_table
 
-    timed = cpu_runs(runs)
+    timed, side_by_side = cpu_runs(runs), cpu_runs(list(timing_runs))
     return {
         "test": summary_table(runs, "test_score"),
         "valid": summary_table(runs, "valid_score"),
         "fit": summary_table(timed, "fit_seconds"),
         "default-vs-chemprop": paired_comparison(runs, DEFAULT, "chemprop"),
         "default-vs-rf": paired_comparison(runs, DEFAULT, "rf"),
-        "gin-vs-dmpnn-valid": paired_comparison(runs, DEFAULT, PREVIOUS_DEFAULT, "valid_score"),
-        "gin-vs-dmpnn-final": paired_comparison(runs, DEFAULT, PREVIOUS_DEFAULT, "valid_final"),
-        "gin-vs-dmpnn-test": paired_comparison(runs, DEFAULT, PREVIOUS_DEFAULT),
-        "attentive-test": paired_comparison(runs, "molgnba:readme-gin", DEFAULT),
-        "attentive-valid": paired_comparison(runs, "molgnba:readme-gin", DEFAULT, "valid_score"),
+        "mlp1-vs-mlp2-valid": paired_comparison(runs, DEFAULT, GIN_MLP2, "valid_score"),
+        "mlp1-vs-mlp2-final": paired_comparison(runs, DEFAULT, GIN_MLP2, "valid_final"),
+        "mlp1-vs-mlp2-test": paired_comparison(runs, DEFAULT, GIN_MLP2),
+        "gin-vs-dmpnn-valid": paired_comparison(runs, GIN_MLP2, PREVIOUS_DEFAULT, "valid_score"),
+        "gin-vs-dmpnn-final": paired_comparison(runs, GIN_MLP2, PREVIOUS_DEFAULT, "valid_final"),
+        "gin-vs-dmpnn-test": paired_comparison(runs, GIN_MLP2, PREVIOUS_DEFAULT),
+        "attentive-test": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2),
+        "attentive-valid": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2, "valid_score"),
         "dmpnn-attentive-test": paired_comparison(runs, "molgnba:default-gnba", PREVIOUS_DEFAULT),
         "dmpnn-attentive-valid": paired_comparison(runs, "molgnba:default-gnba", PREVIOUS_DEFAULT, "valid_score"),
-        "fit-vs-chemprop": paired_fit_times(timed, DEFAULT, "chemprop"),
+        "fit-vs-chemprop": paired_fit_times(side_by_side, DEFAULT, "chemprop"),
+        "gin-mlp2-fit-vs-chemprop": paired_fit_times(timed, GIN_MLP2, "chemprop"),
         "dmpnn-fit-vs-chemprop": paired_fit_times(timed, PREVIOUS_DEFAULT, "chemprop"),
         "readme-vs-chemprop": relative_shortfall(runs, "molgnba:readme-gin", "chemprop"),
         "preact-valid": paired_comparison(runs, "molgnba:default-preact", PREVIOUS_DEFAULT, "valid_score"),
         "norm-valid": paired_comparison(runs, "molgnba:default-norm", PREVIOUS_DEFAULT, "valid_score"),
-        "time-to-accuracy": time_to_accuracy_table(timed, DEFAULT),
+        "time-to-accuracy": time_to_accuracy_table(side_by_side, DEFAULT),
+        "gin-mlp2-time-to-accuracy": time_to_accuracy_table(timed, GIN_MLP2),
         "dmpnn-time-to-accuracy": time_to_accuracy_table(timed, PREVIOUS_DEFAULT),
     }
 
@@ -296,7 +313,7 @@ def write_page(page: Path, blocks: dict[str, str]) -> None:
 def command_report(args) -> None:
     runs = load_runs(args.results)
     if args.page:
-        write_page(args.page, page_blocks(runs))
+        write_page(args.page, page_blocks(runs, load_runs(args.fit_time_results)))
         print(f"tables written into {args.page}")
         return
     print("Test score, mean ± std over seeds (seeds in brackets)\n")
@@ -336,6 +353,8 @@ def main(argv=None) -> None:
     report = commands.add_parser("report", help="print the tables")
     report.add_argument("--page", type=Path, help="write the tables into the marked blocks of this page "
                         "(docs/comparison.md) instead of printing them")
+    report.add_argument("--fit-time-results", type=Path, default=FIT_TIME_RESULTS,
+                        help="the side-by-side timing runs the page's fit-time tables of the default read")
     report.set_defaults(handler=command_report)
     compare = commands.add_parser("compare", help="one model against another, paired by seed")
     compare.add_argument("model")

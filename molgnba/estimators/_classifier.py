@@ -143,6 +143,12 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         states.
     train_eps : bool, default=False
         Learn GIN's epsilon instead of fixing it at 0.
+    mlp_ratio : float, default=1
+        Width of the hidden layer of each GIN layer's MLP, as a multiple of
+        ``hidden_dim``. Hu et al. (and the "paper" preset) use 2; 1, as
+        wide as the atom states, halves the arithmetic of a layer and
+        scored level with 2 on validation (docs/comparison.md). Ignored by
+        the other backbones, which have no such MLP.
     featurizer : str or MoleculeFeaturizer, default="extended"
         "extended" (chemprop-like atom and bond features) or "hu2019" (the
         paper's: atom type, chirality; bond type, direction); see the user

@@ -382,3 +382,37 @@ class TestThroughTheEstimators:
         est.fit(TINY_SMILES, np.arange(len(TINY_SMILES), dtype=float))
         loaded = load_model(save_model(est, tmp_path / f"{backbone}.molgnba"))
         np.testing.assert_array_equal(loaded.predict(TINY_SMILES), est.predict(TINY_SMILES))
+
+    @pytest.mark.parametrize("mlp_ratio, width", [(1, 16), (2, 32), (0.5, 8)])
+    def test_mlp_ratio_sets_the_gin_mlp_and_survives_saving(self, mlp_ratio, width, tmp_path):
+        import numpy as np
+
+        from molgnba import GNNRegressor
+        from molgnba.persistence import load_model, save_model
+
+        est = GNNRegressor(num_layers=2, hidden_dim=16, max_epochs=1, random_state=0, descriptors=None,
+                           mlp_ratio=mlp_ratio)
+        est.fit(TINY_SMILES, np.arange(len(TINY_SMILES), dtype=float))
+        assert [layer.mlp[0].out_features for layer in est.module_.backbone.layers] == [width, width]
+        loaded = load_model(save_model(est, tmp_path / "gin.molgnba"))
+        assert loaded.mlp_ratio == mlp_ratio
+        np.testing.assert_array_equal(loaded.predict(TINY_SMILES), est.predict(TINY_SMILES))
+
+    def test_mlp_ratio_is_ignored_by_backbones_without_that_mlp(self):
+        import numpy as np
+
+        from molgnba import GNNRegressor
+
+        y = np.arange(len(TINY_SMILES), dtype=float)
+        predictions = [
+            GNNRegressor(backbone="dmpnn", num_layers=2, hidden_dim=16, max_epochs=1, random_state=0,
+                         descriptors=None, mlp_ratio=ratio).fit(TINY_SMILES, y).predict(TINY_SMILES)
+            for ratio in (1, 3)
+        ]
+        np.testing.assert_array_equal(*predictions)
+
+    def test_mlp_ratio_through_module_prefix_is_refused(self):
+        from molgnba import GNNRegressor
+
+        with pytest.raises(ValueError, match="set mlp_ratio as top-level parameter"):
+            GNNRegressor(max_epochs=1, module__mlp_ratio=2).fit(TINY_SMILES, list(range(len(TINY_SMILES))))
