@@ -72,6 +72,8 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
     # That GIN with each layer's MLP as wide as the atom states: half the layers' arithmetic,
     # level on validation; the estimators' default since (mlp_ratio=1).
     "default-gin-mlp1": {"backbone": "gin", "mlp_ratio": 1},
+    # The README's call with that MLP, as it is now: the default with the attentive loss.
+    "readme-gin-mlp1": {"backbone": "gin", "mlp_ratio": 1, "attentive_loss": True},
     # Candidates for the new default (issue 25), chosen between on validation scores.
     "chemprop-like": {**get_preset("chemprop-like"), "attentive_loss": False},
     "chemprop-like-gnba": {**get_preset("chemprop-like"), "attentive_loss": True},
