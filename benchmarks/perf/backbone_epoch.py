@@ -12,9 +12,9 @@ dropped. Reported: the median epoch per backbone and each one's ratio to
 ``"dmpnn"``, the median of the per-repetition ratios.
 
 A backbone may carry options of its network, ``name:key=value[,key=value]``
-(``gin:mlp_ratio=1`` is ``GNNRegressor(backbone="gin", module__mlp_ratio=1)``).
+(``gin:mlp_ratio=1`` is ``GNNRegressor(backbone="gin", mlp_ratio=1)``).
 
-Usage: python -m benchmarks.perf.backbone_epoch [--backbones dmpnn gin gin:mlp_ratio=1] [--repeats 3] [--n 2000] [--out DIR]
+Usage: python -m benchmarks.perf.backbone_epoch [--backbones dmpnn gin gin:mlp_ratio=2] [--repeats 3] [--n 2000] [--out DIR]
 """
 
 from __future__ import annotations
@@ -30,12 +30,18 @@ from molgnba import GNNRegressor
 
 
 def estimator_params(spec: str) -> dict:
-    """``"gin:mlp_ratio=1"`` -> ``{"backbone": "gin", "module__mlp_ratio": 1.0}``."""
+    """``"gin:mlp_ratio=1.5"`` -> ``{"backbone": "gin", "mlp_ratio": 1.5}``.
+
+    An option that is an estimator parameter is set as one; any other goes to the network
+    (``"gatv2:heads=4"`` -> ``module__heads=4``).
+    """
     backbone, _, options = spec.partition(":")
     params = {"backbone": backbone}
+    top_level = GNNRegressor().get_params(deep=False)
     for option in filter(None, options.split(",")):
         key, _, value = option.partition("=")
-        params[f"module__{key}"] = float(value)
+        number = float(value)
+        params[key if key in top_level else f"module__{key}"] = int(number) if number.is_integer() else number
     return params
 
 
