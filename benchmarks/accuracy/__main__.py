@@ -253,6 +253,9 @@ def command_compare(args) -> None:
 #: The default estimators' candidate in the result files: GNNRegressor() / GNNClassifier()
 #: parameter for parameter (tests/test_presets.py pins the defaults to it).
 DEFAULT = "molgnba:default-gin-mlp1"
+#: The call in the README, ``GNNRegressor(backbone="gin", attentive_loss=True)``: DEFAULT with
+#: the attentive loss.
+README = "molgnba:readme-gin-mlp1"
 #: The GIN default before its MLP was narrowed (mlp_ratio=2), which DEFAULT replaced.
 GIN_MLP2 = "molgnba:default-gin"
 #: The D-MPNN default of 0.2.0.dev0, which validation scores replaced with GIN_MLP2.
@@ -283,6 +286,9 @@ def page_blocks(runs: list[dict], timing_runs: list[dict] = ()) -> dict[str, str
         "gin-vs-dmpnn-valid": paired_comparison(runs, GIN_MLP2, PREVIOUS_DEFAULT, "valid_score"),
         "gin-vs-dmpnn-final": paired_comparison(runs, GIN_MLP2, PREVIOUS_DEFAULT, "valid_final"),
         "gin-vs-dmpnn-test": paired_comparison(runs, GIN_MLP2, PREVIOUS_DEFAULT),
+        "attentive-mlp1-test": paired_comparison(runs, README, DEFAULT),
+        "attentive-mlp1-valid": paired_comparison(runs, README, DEFAULT, "valid_score"),
+        "readme-mlp1-vs-chemprop": relative_shortfall(runs, README, "chemprop"),
         "attentive-test": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2),
         "attentive-valid": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2, "valid_score"),
         "dmpnn-attentive-test": paired_comparison(runs, "molgnba:default-gnba", PREVIOUS_DEFAULT),
