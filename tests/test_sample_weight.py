@@ -142,12 +142,13 @@ class TestWeightsInTheFit:
     # rows are all small molecules, so this stays on the real data (in the full suite). The
     # default GIN normalises every layer over the batch, where three copies of a molecule
     # weigh three times but a weight of 3 does not: for the regressor the weights still move
-    # the predictions the way the repetitions do (correlation 0.59-0.62, measured) but do not
-    # bring them closer to the repeated fit's than no weights (docs: sample weights).
+    # the predictions the way the repetitions do (correlation 0.87 plain, 0.95 gnba-hard,
+    # measured), but with the plain loss they close only a third of the largest gap to the
+    # repeated fit (docs: sample weights).
     @pytest.mark.slow
     @pytest.mark.parametrize("Estimator, loss, backbone, min_correlation, closer", [
         (GNNClassifier, "plain", "gin", 0.8, True), (GNNClassifier, "gnba-hard", "gin", 0.8, True),
-        (GNNRegressor, "plain", "gin", 0.5, False), (GNNRegressor, "gnba-hard", "gin", 0.5, False),
+        (GNNRegressor, "plain", "gin", 0.8, False), (GNNRegressor, "gnba-hard", "gin", 0.8, True),
         (GNNRegressor, "plain", "dmpnn", 0.8, True),
     ])
     def test_integer_weight_approximates_repeating_the_rows(self, Estimator, loss, backbone, min_correlation,
