@@ -39,7 +39,7 @@ def expected():
 ULPS = 4 * torch.finfo(torch.float32).eps
 
 
-def assert_exactly(actual: torch.Tensor, stored: np.ndarray, msg=None):
+def assert_as_stored(actual: torch.Tensor, stored: np.ndarray, msg=None):
     scale = float(np.abs(stored).max()) if stored.size and stored.dtype.kind == "f" else 0.0
     torch.testing.assert_close(actual.detach(), torch.from_numpy(stored), rtol=ULPS, atol=ULPS * scale, msg=msg)
 
@@ -48,7 +48,7 @@ def assert_state_is(module: torch.nn.Module, expected: dict, prefix: str):
     state = module.state_dict()
     assert list(state) == expected[f"{prefix}/state_keys"].tolist()
     for key, value in state.items():
-        assert_exactly(value, expected[f"{prefix}/state/{key}"], msg=key)
+        assert_as_stored(value, expected[f"{prefix}/state/{key}"], msg=key)
 
 
 def new_criterion(variant: str, task: str):
@@ -88,14 +88,14 @@ def test_training_steps_match_the_old_classes_exactly(variant, task, expected):
         else:
             details, loss = None, criterion(leaf, target)
         loss.backward()
-        assert_exactly(loss, expected[f"{stored}/loss"])
-        assert_exactly(leaf.grad, expected[f"{stored}/input_grad"])
+        assert_as_stored(loss, expected[f"{stored}/loss"])
+        assert_as_stored(leaf.grad, expected[f"{stored}/input_grad"])
         assert (details is not None) == (f"{stored}/attention" in expected)
         if details is not None:
             # weights: the old attention times the labelled count per task; entropy: the old
             # GNBAOutput.attention_entropy() averaged over tasks.
             for field in ("per_sample_loss", "gradient_norm", "attention", "mask", "weights", "entropy"):
-                assert_exactly(getattr(details, field), expected[f"{stored}/{field}"], msg=field)
+                assert_as_stored(getattr(details, field), expected[f"{stored}/{field}"], msg=field)
         if optimizer is not None:
             optimizer.step()
             optimizer.zero_grad()
@@ -111,7 +111,7 @@ def test_plain_and_reweighting_classes_keep_their_values(cls_name, task, expecte
     criterion = getattr(molgnba.losses, cls_name)(task)
     for seed in range(3):  # GHM's density is smoothed across these batches
         input, target = make_batch(task, seed=seed)
-        assert_exactly(criterion(input, target), expected[f"defaults/{cls_name}/{task}/{seed}"])
+        assert_as_stored(criterion(input, target), expected[f"defaults/{cls_name}/{task}/{seed}"])
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -129,10 +129,10 @@ def test_gnba_loss_constructor_unchanged(task, name, kwargs, expected):
     leaf = input.clone().requires_grad_(True)
     loss = criterion(leaf, target)
     loss.backward()
-    assert_exactly(loss, expected[f"{stored}/loss"])
-    assert_exactly(leaf.grad, expected[f"{stored}/input_grad"])
+    assert_as_stored(loss, expected[f"{stored}/loss"])
+    assert_as_stored(leaf.grad, expected[f"{stored}/input_grad"])
     parameters = dict(criterion.named_parameters())
     assert list(parameters) == expected[f"{stored}/parameter_names"].tolist()
     for parameter_name, parameter in parameters.items():
-        assert_exactly(parameter.grad, expected[f"{stored}/grad/{parameter_name}"], msg=parameter_name)
+        assert_as_stored(parameter.grad, expected[f"{stored}/grad/{parameter_name}"], msg=parameter_name)
     assert repr(criterion) == str(expected[f"{stored}/repr"])
