@@ -74,6 +74,9 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
     "default-gin-mlp1": {"backbone": "gin", "mlp_ratio": 1},
     # The README's call with that MLP, as it is now: the default with the attentive loss.
     "readme-gin-mlp1": {"backbone": "gin", "mlp_ratio": 1, "attentive_loss": True},
+    # The default with the other attentive variants (issue 25 part 5: every variant).
+    "default-gin-mlp1-guarded": {"backbone": "gin", "mlp_ratio": 1, "attentive_loss": True, "loss": "gnba-guarded"},
+    "default-gin-mlp1-paper": {"backbone": "gin", "mlp_ratio": 1, "attentive_loss": True, "loss": "gnba-paper"},
     # Candidates for the new default (issue 25), chosen between on validation scores.
     "chemprop-like": {**get_preset("chemprop-like"), "attentive_loss": False},
     "chemprop-like-gnba": {**get_preset("chemprop-like"), "attentive_loss": True},
