@@ -289,6 +289,8 @@ def page_blocks(runs: list[dict], timing_runs: list[dict] = ()) -> dict[str, str
         "attentive-mlp1-test": paired_comparison(runs, README, DEFAULT),
         "attentive-mlp1-valid": paired_comparison(runs, README, DEFAULT, "valid_score"),
         "readme-mlp1-vs-chemprop": relative_shortfall(runs, README, "chemprop"),
+        "guarded-mlp1-valid": paired_comparison(runs, "molgnba:default-gin-mlp1-guarded", DEFAULT, "valid_score"),
+        "paper-mlp1-valid": paired_comparison(runs, "molgnba:default-gin-mlp1-paper", DEFAULT, "valid_score"),
         "attentive-test": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2),
         "attentive-valid": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2, "valid_score"),
         "dmpnn-attentive-test": paired_comparison(runs, "molgnba:default-gnba", PREVIOUS_DEFAULT),
