@@ -47,6 +47,8 @@ def score_predictions(y_true, predictions, task: str) -> float:
 _DMPNN_DEFAULT = {"backbone": "dmpnn"}
 #: The GIN default as first measured, pinned now that the estimators' GIN MLP is narrower.
 _GIN_MLP2 = {"backbone": "gin", "mlp_ratio": 2}
+#: The estimators' default GIN, pinned so that its runs stay what they were if the defaults move.
+_GIN_MLP1 = {"backbone": "gin", "mlp_ratio": 1}
 
 #: Estimator parameters of each molgnba candidate; {} is the estimators' defaults, whatever they are.
 MOLGNBA_CONFIGS: dict[str, dict] = {
@@ -71,12 +73,12 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
     "default-gin": _GIN_MLP2,
     # That GIN with each layer's MLP as wide as the atom states: half the layers' arithmetic,
     # level on validation; the estimators' default since (mlp_ratio=1).
-    "default-gin-mlp1": {"backbone": "gin", "mlp_ratio": 1},
+    "default-gin-mlp1": _GIN_MLP1,
     # The README's call with that MLP, as it is now: the default with the attentive loss.
-    "readme-gin-mlp1": {"backbone": "gin", "mlp_ratio": 1, "attentive_loss": True},
+    "readme-gin-mlp1": {**_GIN_MLP1, "attentive_loss": True},
     # The default with the other attentive variants (issue 25 part 5: every variant).
-    "default-gin-mlp1-guarded": {"backbone": "gin", "mlp_ratio": 1, "attentive_loss": True, "loss": "gnba-guarded"},
-    "default-gin-mlp1-paper": {"backbone": "gin", "mlp_ratio": 1, "attentive_loss": True, "loss": "gnba-paper"},
+    "default-gin-mlp1-guarded": {**_GIN_MLP1, "attentive_loss": True, "loss": "gnba-guarded"},
+    "default-gin-mlp1-paper": {**_GIN_MLP1, "attentive_loss": True, "loss": "gnba-paper"},
     # Candidates for the new default (issue 25), chosen between on validation scores.
     "chemprop-like": {**get_preset("chemprop-like"), "attentive_loss": False},
     "chemprop-like-gnba": {**get_preset("chemprop-like"), "attentive_loss": True},
