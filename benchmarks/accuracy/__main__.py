@@ -299,6 +299,8 @@ def page_blocks(runs: list[dict], timing_runs: list[dict] = ()) -> dict[str, str
         "no-descriptors-valid": paired_comparison(runs, "molgnba:default-gin-mlp1-no-descriptors", DEFAULT,
                                                   "valid_score"),
         "no-descriptors-test": paired_comparison(runs, "molgnba:default-gin-mlp1-no-descriptors", DEFAULT),
+        "dropout-valid": paired_comparison(runs, "molgnba:default-gin-mlp1-dropout", DEFAULT, "valid_score"),
+        "dropout-test": paired_comparison(runs, "molgnba:default-gin-mlp1-dropout", DEFAULT),
         "attentive-test": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2),
         "attentive-valid": paired_comparison(runs, "molgnba:readme-gin", GIN_MLP2, "valid_score"),
         "dmpnn-attentive-test": paired_comparison(runs, "molgnba:default-gnba", PREVIOUS_DEFAULT),
