@@ -375,10 +375,11 @@ class MessagePassingBackbone(nn.Module):
                 f"unknown backbone {backbone!r}; valid names are {sorted(MESSAGE_PASSING_LAYERS)}"
             )
         self.atom_embedding = CategoricalEmbedding(atom_feature_dims, hidden_dim)
-        make_layer = MESSAGE_PASSING_LAYERS[backbone]
+        layer_class, option_names = MESSAGE_PASSING_LAYERS[backbone]
+        given = {"train_eps": train_eps, "heads": heads, "mlp_ratio": mlp_ratio}
+        options = {name: given[name] for name in option_names}
         self.layers = nn.ModuleList(
-            make_layer(hidden_dim, bond_feature_dims, train_eps=train_eps, heads=heads, mlp_ratio=mlp_ratio)
-            for _ in range(num_layers)
+            layer_class(hidden_dim, bond_feature_dims, **options) for _ in range(num_layers)
         )
         self.norms = nn.ModuleList(NodeBatchNorm(hidden_dim) for _ in range(num_layers))
         self.dropout = dropout
@@ -400,12 +401,13 @@ class MessagePassingBackbone(nn.Module):
 
 
 MESSAGE_PASSING_LAYERS = {
-    "gin": lambda hidden_dim, bond_dims, train_eps, heads, mlp_ratio: GINEdgeConv(
-        hidden_dim, bond_dims, train_eps, mlp_ratio),
-    "gat": lambda hidden_dim, bond_dims, train_eps, heads, mlp_ratio: GATEdgeConv(hidden_dim, bond_dims, heads),
-    "gatv2": lambda hidden_dim, bond_dims, train_eps, heads, mlp_ratio: GATv2EdgeConv(hidden_dim, bond_dims, heads),
+    "gin": (GINEdgeConv, ("train_eps", "mlp_ratio")),
+    "gat": (GATEdgeConv, ("heads",)),
+    "gatv2": (GATv2EdgeConv, ("heads",)),
 }
-"""The layers :class:`MessagePassingBackbone` stacks, by name."""
+"""The layers :class:`MessagePassingBackbone` stacks, by name: the class and the
+options of the backbone it takes (each called as ``layer_class(hidden_dim,
+bond_feature_dims, **options)``)."""
 
 
 def _gin(atom_feature_dims, bond_feature_dims, num_layers, hidden_dim, dropout, *,
