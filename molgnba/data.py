@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 from torch.utils.data import Dataset, Subset
 from torch_geometric.data import Batch, Data
 
@@ -30,6 +31,10 @@ class GraphDataset(Dataset):
         Non-negative weight of each molecule's training loss, stored as
         float32 (see :class:`molgnba.losses.MolecularLoss`). None: no weights,
         and items are triples.
+    groups : array-like of shape ``n``, optional
+        A group label per molecule (e.g. its scaffold,
+        :func:`molgnba.model_selection.scaffold_groups`): :class:`ValidationSplit`
+        then holds out whole groups. Not part of the items.
 
     Examples
     --------
@@ -45,7 +50,7 @@ class GraphDataset(Dataset):
     tensor(3.)
     """
 
-    def __init__(self, graphs: Sequence[Data], y=None, sample_weight=None):
+    def __init__(self, graphs: Sequence[Data], y=None, sample_weight=None, groups=None):
         self.graphs = graphs
         if y is not None:
             y = torch.as_tensor(np.asarray(y, dtype=np.float32))
@@ -60,6 +65,13 @@ class GraphDataset(Dataset):
                     "one weight per graph is needed"
                 )
         self.sample_weight = sample_weight
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (len(graphs),):
+                raise ValueError(
+                    f"{len(graphs)} graphs but groups of shape {groups.shape}; one group label per graph is needed"
+                )
+        self.groups = groups
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -122,7 +134,11 @@ class ValidationSplit:
 
     Stratified by class where the targets allow it (single-task
     classification with every class present at least twice); otherwise a
-    plain random split. Compatible with skorch's ``train_split``.
+    plain random split. Given groups (e.g. the molecules' scaffolds,
+    :func:`molgnba.model_selection.scaffold_groups`), as ``groups`` or as the
+    dataset's own ``groups``, whole groups are held out instead, so that the
+    validation molecules share no group with the training ones. Compatible
+    with skorch's ``train_split``.
 
     Parameters
     ----------
@@ -152,7 +168,7 @@ class ValidationSplit:
         self.stratified = stratified
         self.random_state = random_state
 
-    def split_indices(self, n_samples: int, y=None) -> tuple[np.ndarray, np.ndarray]:
+    def split_indices(self, n_samples: int, y=None, groups=None) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the training and validation samples.
 
         Parameters
@@ -161,17 +177,25 @@ class ValidationSplit:
             Number of samples to split.
         y : array-like of shape ``n_samples``, optional
             Class labels, used for stratification where requested and possible.
+        groups : array-like of shape ``n_samples``, optional
+            Group labels: each group goes to one side whole. As in chemprop's
+            balanced scaffold split, groups larger than half the validation
+            size stay in training; the others, in an order shuffled with
+            ``random_state``, fill the validation part as long as they fit in
+            it. Not stratified.
 
         Returns
         -------
         train, valid : ndarray of int
             Sorted, disjoint positions that together cover ``range(n_samples)``;
-            ``valid`` holds ``round(fraction * n_samples)`` of them.
+            ``valid`` holds ``round(fraction * n_samples)`` of them (with
+            ``groups``: at most that many, as many as whole groups allow).
 
         Raises
         ------
         ValueError
-            If that leaves no sample for validation or none for training.
+            If that leaves no sample for validation or none for training
+            (with ``groups``: if no group is small enough to hold out).
 
         Examples
         --------
@@ -181,6 +205,13 @@ class ValidationSplit:
         >>> train, valid = ValidationSplit(0.4, stratified=True, random_state=0).split_indices(10, y)
         >>> len(train), len(valid), np.bincount(y[valid]).tolist()  # classes in proportion
         (6, 4, [2, 2])
+
+        With groups, no group is split between the two sides:
+
+        >>> groups = np.array([0, 0, 0, 0, 1, 1, 2, 3, 3, 4])
+        >>> train, valid = ValidationSplit(0.4, random_state=0).split_indices(10, groups=groups)
+        >>> len(valid) <= 4, bool(set(groups[train]) & set(groups[valid])), 0 in groups[valid]
+        (True, False, False)
         """
         indices = np.arange(n_samples)
         n_valid = int(round(self.fraction * n_samples))
@@ -189,6 +220,8 @@ class ValidationSplit:
                 f"a validation fraction of {self.fraction} leaves {n_valid} of {n_samples} samples for "
                 "validation; use more samples, another validation_fraction, or train_split=None"
             )
+        if groups is not None:
+            return self._split_groups(np.asarray(groups), n_samples, n_valid)
         stratify = None
         if self.stratified and y is not None:
             labels = np.asarray(y)
@@ -201,8 +234,33 @@ class ValidationSplit:
         )
         return np.sort(train), np.sort(valid)
 
+    def _split_groups(self, groups: np.ndarray, n_samples: int, n_valid: int) -> tuple[np.ndarray, np.ndarray]:
+        if groups.shape != (n_samples,):
+            raise ValueError(f"groups must have one label per sample ({n_samples}), got shape {groups.shape}")
+        _, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+        # Groups larger than half the validation part stay in training, as in chemprop's balanced
+        # scaffold split: a validation part of one or two big series would judge epochs on them alone.
+        small = np.flatnonzero(sizes <= n_valid / 2)
+        held_out = np.zeros(len(sizes), dtype=bool)
+        n_held_out = 0
+        for group in small[check_random_state(self.random_state).permutation(len(small))]:
+            if n_held_out + sizes[group] <= n_valid:
+                held_out[group] = True
+                n_held_out += sizes[group]
+        if n_held_out == 0:
+            raise ValueError(
+                f"no group could be held out for validation: the {n_samples} samples form {len(sizes)} "
+                f"group(s), the smallest of {sizes.min()} samples, and a validation fraction of "
+                f"{self.fraction} holds out at most {n_valid} samples in groups of at most {n_valid // 2}; "
+                "use more samples, a larger validation_fraction, or a random validation split"
+            )
+        in_valid = held_out[inverse]
+        return np.flatnonzero(~in_valid), np.flatnonzero(in_valid)
+
     def __call__(self, dataset, y=None, groups=None):
-        train, valid = self.split_indices(len(dataset), y)
+        if groups is None:
+            groups = getattr(dataset, "groups", None)
+        train, valid = self.split_indices(len(dataset), y, groups=groups)
         return Subset(dataset, train), Subset(dataset, valid)
 
     def __repr__(self) -> str:

@@ -35,8 +35,8 @@ Compatibility rules
   reads; the parameters that only version 2 holds (``n_ensemble``,
   ``n_jobs``, ``uncertainty``, ``n_dropout_samples``, the training recipe's
   ``lr_schedule``, ``warmup_epochs``, ``head_hidden_dim``, ``descriptors``,
-  and ``class_weight``) are then at the values version-1 code builds with
-  and left out of the file. A model that uses any of them is written as
+  ``class_weight``, ``mlp_ratio`` and ``validation_split``) are then at the
+  values version-1 code builds with and left out of the file. A model that uses any of them is written as
   version 2, which molgnba releases before it refuse with an "upgrade
   molgnba" message instead of misreading it.
 * A parameter missing from a file is loaded with the value it had when the
@@ -95,6 +95,8 @@ _VERSION_2_PARAMS = {
     "class_weight": None,
     # The GIN's MLP twice as wide as its atom states, the only width before mlp_ratio existed.
     "mlp_ratio": 2,
+    # Random validation rows, the only kind before validation_split existed.
+    "validation_split": "random",
     # Unset deprecated switches: version-1 code's own defaults mean the same loss ("gnba-hard").
     "adversarial_attention": "deprecated", "detach_gradient_norm": "deprecated",
 }

@@ -58,6 +58,7 @@ from molgnba.losses import (
     relative_gradient_norm,
 )
 from molgnba.data import ValidationSplit
+from molgnba.model_selection import scaffold_groups
 
 from conftest import SMALL_SMILES, SMALL_TARGETS, TINY, TINY_MULTITASK_LABELS, TINY_SMILES
 
@@ -834,6 +835,110 @@ class TestBestEpochSelection:
         X, y = reg_data
         est = GNNRegressor(**TINY, validation_fraction=0.5).fit(X, y)
         assert np.isnan(est.train_gradient_norm_).sum() == len(X) // 2
+
+
+# ================================================================== validation by scaffold
+def _held_out(estimator) -> np.ndarray:
+    """The rows the fit validated on: those without a training gradient norm."""
+    return np.isnan(estimator.train_gradient_norm_)
+
+
+class TestScaffoldValidation:
+    """validation_split="scaffold": the epoch is chosen on scaffolds the network never trained on."""
+
+    def test_validation_molecules_share_no_scaffold_with_training(self, reg_data):
+        X, y = reg_data
+        est = GNNRegressor(**TINY, validation_split="scaffold", validation_fraction=0.25).fit(X, y)
+        held_out = _held_out(est)
+        groups = scaffold_groups(X)
+        assert 0 < held_out.sum() <= round(0.25 * len(X))
+        assert est.n_validation_samples_ == held_out.sum()
+        assert not set(groups[held_out]) & set(groups[~held_out])
+
+    def test_large_scaffolds_stay_in_training(self, reg_data):
+        # As in chemprop's balanced split: the acyclic molecules and the benzenes are not held out.
+        X, y = reg_data
+        est = GNNRegressor(**TINY, validation_split="scaffold", validation_fraction=0.25).fit(X, y)
+        groups = scaffold_groups(X)
+        sizes = np.bincount(groups)
+        assert (sizes[groups[_held_out(est)]] <= round(0.25 * len(X)) / 2).all()
+
+    def test_the_random_split_mixes_scaffolds(self, reg_data):
+        X, y = reg_data
+        held_out = _held_out(GNNRegressor(**TINY, validation_fraction=0.25).fit(X, y))
+        groups = scaffold_groups(X)
+        assert set(groups[held_out]) & set(groups[~held_out])
+
+    def test_the_split_follows_random_state(self, reg_data):
+        X, y = reg_data
+        fit = lambda seed: _held_out(GNNRegressor(**{**TINY, "random_state": seed}, validation_split="scaffold",
+                                                  validation_fraction=0.25).fit(X, y))
+        assert (fit(0) == fit(0)).all()
+        assert not (fit(0) == fit(1)).all()
+
+    def test_classifier_and_ensemble_members_hold_out_scaffolds(self, clf_data):
+        X, y = clf_data
+        est = GNNClassifier(**TINY, validation_split="scaffold", validation_fraction=0.25, n_ensemble=2).fit(X, y)
+        groups = scaffold_groups(X)
+        for member in est.estimators_:
+            held_out = _held_out(member)
+            assert held_out.any() and not set(groups[held_out]) & set(groups[~held_out])
+
+    def test_partial_fit_holds_out_scaffolds_of_its_own_molecules(self, reg_data):
+        X, y = reg_data
+        est = GNNRegressor(**TINY, validation_split="scaffold", validation_fraction=0.25).fit(X[:30], y[:30])
+        est.partial_fit(X, y)
+        held_out, groups = _held_out(est), scaffold_groups(X)
+        assert len(held_out) == len(X) and held_out.any()
+        assert not set(groups[held_out]) & set(groups[~held_out])
+
+    def test_one_scaffold_for_all_is_refused_before_training(self):
+        acyclic = ["C" * k + "O" for k in range(1, 21)]
+        est = GNNRegressor(**TINY, validation_split="scaffold")
+        with pytest.raises(ValueError, match="no group could be held out for validation: the 20 samples form 1"):
+            est.fit(acyclic, np.arange(20.0))
+        assert len(est.history_) == 0
+
+    def test_ignored_without_a_validation_split_of_its_own(self, reg_data):
+        X, y = reg_data
+        est = GNNRegressor(**TINY, validation_split="scaffold", validation_fraction=None).fit(X, y)
+        assert not _held_out(est).any()
+        split = ValidationSplit(0.25, random_state=0)
+        est = GNNRegressor(**TINY, validation_split="scaffold", train_split=split).fit(X, y)
+        assert (np.flatnonzero(_held_out(est)) == split.split_indices(len(X))[1]).all()
+
+    def test_survives_saving(self, reg_data, tmp_path):
+        from molgnba.persistence import load_model, read_metadata, save_model
+
+        X, y = reg_data
+        est = GNNRegressor(**TINY, validation_split="scaffold", validation_fraction=0.25).fit(X, y)
+        save_model(est, tmp_path / "model.molgnba")
+        assert read_metadata(tmp_path / "model.molgnba")["format_version"] == 2
+        loaded = load_model(tmp_path / "model.molgnba")
+        assert loaded.validation_split == "scaffold"
+        np.testing.assert_allclose(loaded.predict(X), est.predict(X), rtol=1e-6)
+
+
+class TestValidationSplitGroups:
+    def test_whole_groups_within_the_fraction(self):
+        groups = np.repeat(np.arange(20), np.arange(20) % 4 + 1)
+        train, valid = ValidationSplit(0.2, random_state=0).split_indices(len(groups), groups=groups)
+        assert not set(groups[train]) & set(groups[valid])
+        assert 0 < len(valid) <= round(0.2 * len(groups))
+        assert sorted([*train, *valid]) == list(range(len(groups)))
+
+    def test_a_dataset_with_groups_is_split_by_them(self):
+        from molgnba.data import GraphDataset
+        from molgnba.featurize import featurize_smiles
+
+        graphs, _ = featurize_smiles(["C", "CC", "CCC", "CCO", "CCN", "c1ccccc1", "c1ccncc1", "C1CC1"], cache=None)
+        dataset = GraphDataset(graphs, np.zeros(8), groups=[0, 0, 0, 0, 0, 1, 2, 3])
+        train, valid = ValidationSplit(0.25, random_state=0)(dataset)
+        assert set(valid.indices) <= {5, 6, 7} and len(valid.indices) == 2
+
+    def test_groups_of_the_wrong_length_are_refused(self):
+        with pytest.raises(ValueError, match="one label per sample"):
+            ValidationSplit(0.25).split_indices(8, groups=[0, 1])
 
 
 # ================================================================== the loss

@@ -236,6 +236,7 @@ INVALID_VALUES = {
     "max_epochs": 0,
     "batch_size": 0,
     "validation_fraction": 1.0,
+    "validation_split": "cluster",
     "patience": 0,
     "invalid_smiles": "ignore",
     "progress_bar": "yes",

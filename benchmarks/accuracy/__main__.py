@@ -296,6 +296,8 @@ def page_blocks(runs: list[dict], timing_runs: list[dict] = ()) -> dict[str, str
         # A diagnostic, so test scores: its validation rows are not the default's.
         "split-valid-test": paired_comparison(runs, "molgnba:default-gin-mlp1-split-valid", DEFAULT),
         "split-valid-vs-chemprop": paired_comparison(runs, "molgnba:default-gin-mlp1-split-valid", "chemprop"),
+        "scaffold-valid-test": paired_comparison(runs, "molgnba:default-gin-mlp1-scaffold-valid", DEFAULT),
+        "scaffold-valid-vs-chemprop": paired_comparison(runs, "molgnba:default-gin-mlp1-scaffold-valid", "chemprop"),
         "no-descriptors-valid": paired_comparison(runs, "molgnba:default-gin-mlp1-no-descriptors", DEFAULT,
                                                   "valid_score"),
         "no-descriptors-test": paired_comparison(runs, "molgnba:default-gin-mlp1-no-descriptors", DEFAULT),

@@ -34,6 +34,7 @@ from molgnba.exceptions import InvalidParameterError, TrainingDivergedError
 from molgnba.featurize import MoleculeFeaturizer, featurize_smiles, get_featurizer, graph_cache
 from molgnba.featurize._descriptors import DESCRIPTOR_SETS, DescriptorGraphFeaturizer
 from molgnba.losses import MaskedLoss, as_molecular_loss, get_loss_class, list_losses, make_loss
+from molgnba.model_selection import scaffold_groups
 from molgnba.nn import BACKBONES, JUMPING_KNOWLEDGE, POOLINGS, MolecularGNN
 from molgnba.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
@@ -105,6 +106,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "validation_split": [StrOptions({"random", "scaffold"})],
         "patience": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "invalid_smiles": [StrOptions({"raise", "skip"})],
         "progress_bar": ["boolean"],
@@ -157,6 +159,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         max_epochs=50,
         batch_size=64,
         validation_fraction=0.1,
+        validation_split="random",
         patience=None,
         invalid_smiles="raise",
         progress_bar=False,
@@ -202,6 +205,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         self.featurizer = featurizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.patience = patience
         self.invalid_smiles = invalid_smiles
         self.progress_bar = progress_bar
@@ -618,12 +622,14 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
             targets = self._encode_targets(y_array[kept], kept)
             weights = self._training_weights(row_weight, targets)
             graphs, kept, targets, weights = self._drop_unweighted(graphs, kept, targets, weights)
+            groups = self._validation_groups(smiles, kept)
             if getattr(self, "estimators_", None):
-                return self._partial_fit_ensemble(graphs, kept, len(smiles), targets, sample_weight=weights, **fit_params)
+                return self._partial_fit_ensemble(graphs, kept, len(smiles), targets, sample_weight=weights,
+                                                  groups=groups, **fit_params)
             self.n_train_samples_ = len(graphs)
             self.stopped_early_ = self.interrupted_ = False
             self.best_epoch_ = None
-            self.partial_fit(GraphDataset(graphs, targets, sample_weight=weights), targets, **fit_params)
+            self.partial_fit(GraphDataset(graphs, targets, sample_weight=weights, groups=groups), targets, **fit_params)
             self._realign_diagnostics(kept, len(smiles), self.target_ndim_)
             return self
         if sample_weight is not None:
@@ -648,10 +654,25 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         if method_name == "on_epoch_end" and getattr(self, "stopped_early_", False):
             raise KeyboardInterrupt
 
+    def _uses_own_validation_split(self) -> bool:
+        """Whether the estimator holds out validation molecules itself (``train_split="auto"``)."""
+        return isinstance(self.train_split, str) and self.train_split == "auto" and self.validation_fraction is not None
+
+    def _validation_groups(self, smiles: list, kept: np.ndarray) -> np.ndarray | None:
+        """The scaffold of each kept molecule where ``validation_split="scaffold"`` needs it, else None."""
+        if self.validation_split != "scaffold" or not self._uses_own_validation_split():
+            return None
+        return scaffold_groups([smiles[k] for k in kept])
+
     def get_split_datasets(self, X, y=None, **fit_params):
         if isinstance(self.train_split, str) and self.train_split == "auto":
             if self.validation_fraction is None:
                 train, valid = X, None
+            elif self.validation_split == "scaffold" and getattr(X, "groups", None) is None:
+                raise ValueError(
+                    "validation_split='scaffold' holds out whole scaffolds, which needs the molecules' SMILES: "
+                    "fit on SMILES, or pass train_split=ValidationSplit(...) with a GraphDataset that has groups"
+                )
             else:
                 splitter = ValidationSplit(
                     self.validation_fraction,
@@ -718,10 +739,13 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         weights = self._training_weights(row_weight, targets)
         self._fit_descriptor_scaling(graphs, weights)
         graphs, kept, targets, weights = self._drop_unweighted(graphs, kept, targets, weights)
+        groups = self._validation_groups(smiles, kept)
         self.__dict__.pop("estimators_", None)  # of an earlier fit
         if self.n_ensemble > 1:
-            return self._fit_ensemble(graphs, kept, len(smiles), targets, sample_weight=weights, **fit_params)
-        return self._fit_graphs(graphs, kept, len(smiles), targets, sample_weight=weights, **fit_params)
+            return self._fit_ensemble(graphs, kept, len(smiles), targets, sample_weight=weights, groups=groups,
+                                      **fit_params)
+        return self._fit_graphs(graphs, kept, len(smiles), targets, sample_weight=weights, groups=groups,
+                                **fit_params)
 
     def _prepare_targets(self, y_array: np.ndarray, rows: np.ndarray, sample_weight=None) -> np.ndarray:
         """Check and encode the targets of the kept rows; set target-derived attributes."""
@@ -782,8 +806,11 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
             raise ValueError(f"no valid SMILES in X ({len(smiles)} given, all invalid)")
         return [graphs[k] for k in kept], kept
 
-    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, sample_weight=None, **fit_params):
-        """Seed, run skorch's fit on the graphs, and align diagnostics with the input."""
+    def _fit_graphs(self, graphs, kept, n_input, targets: np.ndarray, sample_weight=None, groups=None, **fit_params):
+        """Seed, run skorch's fit on the graphs, and align diagnostics with the input.
+
+        ``groups``: the scaffold of each graph, for ``validation_split="scaffold"``.
+        """
         self.n_tasks_ = 1 if targets.ndim == 1 else targets.shape[1]
         self.n_train_samples_ = len(graphs)
         self.stopped_early_ = False
@@ -795,7 +822,7 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         if self._seed_ is not None:
             torch.manual_seed(self._seed_)
             np.random.seed(self._seed_ % (2**32))
-        dataset = GraphDataset(graphs, targets, sample_weight=sample_weight)
+        dataset = GraphDataset(graphs, targets, sample_weight=sample_weight, groups=groups)
         super().fit(dataset, targets, **fit_params)
         self._realign_diagnostics(kept, n_input, self.target_ndim_)
         if self.interrupted_:

@@ -163,6 +163,15 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         Share of the training data held out (stratified) to pick the best
         epoch. None trains on everything and keeps the last epoch. Ignored
         when ``train_split`` is given.
+    validation_split : {"random", "scaffold"}, default="random"
+        Which molecules are held out. "random": a random (stratified)
+        share. "scaffold": whole Bemis-Murcko scaffolds, none of them in
+        training (up to ``validation_fraction`` of the molecules; scaffolds
+        larger than half that stay in training, as in chemprop's balanced
+        scaffold split; not stratified), so that the epoch is chosen for
+        molecules unlike the training ones: for models meant for new
+        chemical series. Ignored when ``train_split`` is given or
+        ``validation_fraction=None``.
     patience : int or None, default=None
         Stop after this many epochs without a better validation score.
     invalid_smiles : {"raise", "skip"}, default="raise"

@@ -48,17 +48,18 @@ _MEMBER_ZERO_ATTRIBUTES = (
 )
 
 
-def _train_member(member, graphs, kept, n_input, targets, sample_weight, fit_params, partial, torch_threads):
+def _train_member(member, graphs, kept, n_input, targets, sample_weight, groups, fit_params, partial, torch_threads):
     """Fit (or, with ``partial``, train on) one member; run in a joblib worker or in-process."""
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
     if not partial:
-        return member._fit_graphs(graphs, kept, n_input, targets, sample_weight=sample_weight, **fit_params)
+        return member._fit_graphs(graphs, kept, n_input, targets, sample_weight=sample_weight, groups=groups,
+                                  **fit_params)
     # What partial_fit does after featurizing, on the parent's graphs.
     member.n_train_samples_ = len(graphs)
     member.stopped_early_ = member.interrupted_ = False
     member.best_epoch_ = None
-    member.partial_fit(GraphDataset(graphs, targets, sample_weight=sample_weight), targets, **fit_params)
+    member.partial_fit(GraphDataset(graphs, targets, sample_weight=sample_weight, groups=groups), targets, **fit_params)
     member._realign_diagnostics(kept, n_input, member.target_ndim_)
     return member
 
@@ -114,7 +115,8 @@ class EnsembleMixin:
         member.invalid_smiles_ = list(getattr(self, "invalid_smiles_", []))
         return member
 
-    def _train_members(self, members, graphs, kept, n_input, targets, sample_weight, fit_params, partial) -> list:
+    def _train_members(self, members, graphs, kept, n_input, targets, sample_weight, groups, fit_params,
+                       partial) -> list:
         from joblib import Parallel, delayed
 
         n_jobs = 1 if self.n_jobs is None else self.n_jobs
@@ -122,16 +124,17 @@ class EnsembleMixin:
         # One torch thread per member when members run side by side: n_jobs processes x all cores would thrash.
         threads = 1 if parallel else None
         return Parallel(n_jobs=n_jobs if parallel else 1)(
-            delayed(_train_member)(member, graphs, kept, n_input, targets, sample_weight, fit_params, partial, threads)
+            delayed(_train_member)(member, graphs, kept, n_input, targets, sample_weight, groups, fit_params, partial,
+                                   threads)
             for member in members
         )
 
-    def _fit_ensemble(self, graphs, kept, n_input, targets, sample_weight=None, **fit_params):
+    def _fit_ensemble(self, graphs, kept, n_input, targets, sample_weight=None, groups=None, **fit_params):
         """Fit ``n_ensemble`` members on the same graphs; the parent shows member 0."""
         seeds = self._member_seeds()
         members = [self._make_member(seed, index) for index, seed in enumerate(seeds)]
         self.estimators_ = self._train_members(
-            members, graphs, kept, n_input, targets, sample_weight, fit_params, partial=False
+            members, graphs, kept, n_input, targets, sample_weight, groups, fit_params, partial=False
         )
         # The parent is a fitted net too (skorch's state, callbacks); its network is member 0's.
         with torch.random.fork_rng(devices=[]):
@@ -139,12 +142,12 @@ class EnsembleMixin:
         self._adopt_first_member()
         return self
 
-    def _partial_fit_ensemble(self, graphs, kept, n_input, targets, sample_weight=None, **fit_params):
+    def _partial_fit_ensemble(self, graphs, kept, n_input, targets, sample_weight=None, groups=None, **fit_params):
         members = list(self.estimators_)
         for member in members:
             member.invalid_smiles_ = list(self.invalid_smiles_)
         self.estimators_ = self._train_members(
-            members, graphs, kept, n_input, targets, sample_weight, fit_params, partial=True
+            members, graphs, kept, n_input, targets, sample_weight, groups, fit_params, partial=True
         )
         self._adopt_first_member()
         return self

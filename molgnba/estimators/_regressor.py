@@ -75,7 +75,7 @@ class GNNRegressor(RegressorMixin, GNNBase):
         Every other parameter of :class:`GNNClassifier` but ``class_weight``
         (``loss``, ``attention_dim``, ..., ``mixed_precision``, ``device``,
         ``random_state``, ``lr_schedule``, ``warmup_epochs``,
-        ``head_hidden_dim``, ``descriptors``) and any skorch parameter. ``loss`` takes the
+        ``head_hidden_dim``, ``descriptors``, ``validation_split``) and any skorch parameter. ``loss`` takes the
         names that support regression (all but "focal").
 
     Attributes
