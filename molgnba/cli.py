@@ -311,6 +311,7 @@ def _new_estimator(args):
         "hidden_dim": args.hidden_dim, "num_layers": args.num_layers, "batch_size": args.batch_size,
         "lr": args.lr, "device": args.device, "random_state": args.seed, "invalid_smiles": args.invalid_smiles,
         "mixed_precision": args.mixed_precision, "n_ensemble": args.ensemble, "dropout": args.dropout,
+        "validation_split": args.validation_split,
     }
     if args.uncertainty is not None:
         if args.task != "regression":
@@ -796,6 +797,10 @@ def _add_fit_parser(commands) -> None:
     fit.add_argument("--ensemble", type=_positive_int, metavar="N",
                      help=f"train N networks from different seeds and average them [{default['n_ensemble']}]")
     fit.add_argument("--dropout", type=float, metavar="P", help=f"dropout rate [{default['dropout']}]")
+    fit.add_argument("--validation-split", choices=["random", "scaffold"],
+                     help="molecules held out to choose the best epoch: a random share, or whole scaffolds none "
+                          "of which are trained on (for models meant for new chemical series) "
+                          f"[{default['validation_split']}]")
     fit.add_argument("--uncertainty", choices=["ensemble", "mve", "dropout"],
                      help="regression: how 'molgnba predict --uncertainty' estimates standard deviations: the "
                           "spread of an --ensemble of N >= 2, a variance head (mve; trains with the Gaussian "

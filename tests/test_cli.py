@@ -137,6 +137,13 @@ class TestFit:
         assert read_metadata(path)["params"]["descriptors"] is None
         assert load_model(path).module_.descriptor_dim == 0
 
+    def test_validation_by_scaffold_reaches_the_model(self, files, tmp_path):
+        path = fit_model(files, tmp_path, "scaffold.molgnba", "--target", "logS", "--task", "regression",
+                         "--validation-split", "scaffold")
+        assert read_metadata(path)["params"]["validation_split"] == "scaffold"
+        assert read_metadata(path)["format_version"] == 2
+        assert load_model(path).validation_split == "scaffold"
+
     def test_several_targets_make_a_multi_task_model_with_missing_cells(self, models):
         model = load_model(models["two_targets"])
         assert model.target_ndim_ == 2 and model.n_tasks_ == 2
