@@ -129,6 +129,10 @@ def collate_graphs(items) -> tuple[Batch, torch.Tensor]:
     return batch, torch.stack(targets)
 
 
+#: How many orders of the groups :class:`ValidationSplit` draws to find a validation part with every class.
+_GROUP_SPLIT_DRAWS = 100
+
+
 class ValidationSplit:
     """Hold out a fraction of the training data for model selection.
 
@@ -182,7 +186,8 @@ class ValidationSplit:
             balanced scaffold split, groups larger than half the validation
             size stay in training; the others, in an order shuffled with
             ``random_state``, fill the validation part as long as they fit in
-            it. Not stratified.
+            it. Where stratification is requested and possible, the order is
+            drawn again until the validation part holds every class.
 
         Returns
         -------
@@ -220,8 +225,6 @@ class ValidationSplit:
                 f"a validation fraction of {self.fraction} leaves {n_valid} of {n_samples} samples for "
                 "validation; use more samples, another validation_fraction, or train_split=None"
             )
-        if groups is not None:
-            return self._split_groups(np.asarray(groups), n_samples, n_valid)
         stratify = None
         if self.stratified and y is not None:
             labels = np.asarray(y)
@@ -229,33 +232,48 @@ class ValidationSplit:
                 _, counts = np.unique(labels, return_counts=True)
                 if counts.min() >= 2 and n_valid >= len(counts) and n_samples - n_valid >= len(counts):
                     stratify = labels
+        if groups is not None:
+            return self._split_groups(np.asarray(groups), n_samples, n_valid, stratify)
         train, valid = train_test_split(
             indices, test_size=n_valid, random_state=self.random_state, stratify=stratify
         )
         return np.sort(train), np.sort(valid)
 
-    def _split_groups(self, groups: np.ndarray, n_samples: int, n_valid: int) -> tuple[np.ndarray, np.ndarray]:
+    def _split_groups(self, groups: np.ndarray, n_samples: int, n_valid: int,
+                      labels=None) -> tuple[np.ndarray, np.ndarray]:
+        """Whole groups into validation; with ``labels``, redrawn until validation has every class."""
         if groups.shape != (n_samples,):
             raise ValueError(f"groups must have one label per sample ({n_samples}), got shape {groups.shape}")
         _, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
         # Groups larger than half the validation part stay in training, as in chemprop's balanced
         # scaffold split: a validation part of one or two big series would judge epochs on them alone.
         small = np.flatnonzero(sizes <= n_valid / 2)
-        held_out = np.zeros(len(sizes), dtype=bool)
-        n_held_out = 0
-        for group in small[check_random_state(self.random_state).permutation(len(small))]:
-            if n_held_out + sizes[group] <= n_valid:
-                held_out[group] = True
-                n_held_out += sizes[group]
-        if n_held_out == 0:
+        if len(small) == 0:
             raise ValueError(
                 f"no group could be held out for validation: the {n_samples} samples form {len(sizes)} "
                 f"group(s), the smallest of {sizes.min()} samples, and a validation fraction of "
                 f"{self.fraction} holds out at most {n_valid} samples in groups of at most {n_valid // 2}; "
                 "use more samples, a larger validation_fraction, or a random validation split"
             )
-        in_valid = held_out[inverse]
-        return np.flatnonzero(~in_valid), np.flatnonzero(in_valid)
+        n_classes = None if labels is None else len(np.unique(labels))
+        rng = check_random_state(self.random_state)
+        for _ in range(_GROUP_SPLIT_DRAWS):
+            held_out = np.zeros(len(sizes), dtype=bool)
+            n_held_out = 0
+            for group in small[rng.permutation(len(small))]:
+                if n_held_out + sizes[group] <= n_valid:
+                    held_out[group] = True
+                    n_held_out += sizes[group]
+            in_valid = held_out[inverse]
+            # A validation part of one class has no ROC-AUC to choose an epoch by.
+            if n_classes is None or len(np.unique(labels[in_valid])) == n_classes:
+                return np.flatnonzero(~in_valid), np.flatnonzero(in_valid)
+        n_available = len(np.unique(labels[np.isin(inverse, small)]))
+        raise ValueError(
+            f"no way of holding out whole groups found in {_GROUP_SPLIT_DRAWS} draws put every class in the "
+            f"validation part (the groups small enough to hold out have {n_available} of the {n_classes} "
+            "classes); use a larger validation_fraction or a random validation split"
+        )
 
     def __call__(self, dataset, y=None, groups=None):
         if groups is None:

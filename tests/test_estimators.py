@@ -899,6 +899,24 @@ class TestScaffoldValidation:
             est.fit(acyclic, np.arange(20.0))
         assert len(est.history_) == 0
 
+    def test_the_classifier_validates_on_both_classes(self):
+        # Half the small scaffolds are of one class: a validation part of that class alone has no ROC-AUC.
+        smiles = (["c1ccccc1" + "C" * k for k in range(10)] + ["C" * k + "O" for k in range(1, 11)]
+                  + ["C1CCCCC1", "c1ccncc1", "c1ccoc1", "C1CC1", "C1CCC1", "C1CCOC1", "c1ccsc1", "C1CCNC1"])
+        y = np.array([1] * 10 + [0] * 10 + [1, 1, 1, 1, 0, 0, 0, 0])
+        for seed in range(5):
+            est = GNNClassifier(**{**TINY, "random_state": seed}, validation_split="scaffold",
+                                validation_fraction=0.2).fit(smiles, y)
+            assert set(y[_held_out(est)]) == {0, 1}
+            assert np.isfinite(est.history[:, "valid_roc_auc"]).all()
+
+    def test_a_classifier_with_one_class_in_the_small_scaffolds_is_refused(self):
+        smiles = ["c1ccccc1" + "C" * k for k in range(10)] + ["C" * k + "O" for k in range(1, 11)] + [
+            "C1CCCCC1", "c1ccncc1", "c1ccoc1", "C1CC1"]
+        y = np.array([1] * 10 + [0] * 10 + [1, 1, 1, 1])
+        with pytest.raises(ValueError, match="small enough to hold out have 1 of the 2 classes"):
+            GNNClassifier(**TINY, validation_split="scaffold", validation_fraction=0.2).fit(smiles, y)
+
     def test_ignored_without_a_validation_split_of_its_own(self, reg_data):
         X, y = reg_data
         est = GNNRegressor(**TINY, validation_split="scaffold", validation_fraction=None).fit(X, y)

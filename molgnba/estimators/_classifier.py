@@ -168,10 +168,10 @@ class GNNClassifier(ClassifierMixin, GNNBase):
         share. "scaffold": whole Bemis-Murcko scaffolds, none of them in
         training (up to ``validation_fraction`` of the molecules; scaffolds
         larger than half that stay in training, as in chemprop's balanced
-        scaffold split; not stratified), so that the epoch is chosen for
-        molecules unlike the training ones: for models meant for new
-        chemical series. Ignored when ``train_split`` is given or
-        ``validation_fraction=None``.
+        scaffold split; drawn until every class is held out), so that the
+        epoch is chosen for molecules unlike the training ones: for models
+        meant for new chemical series. Ignored when ``train_split`` is
+        given or ``validation_fraction=None``.
     patience : int or None, default=None
         Stop after this many epochs without a better validation score.
     invalid_smiles : {"raise", "skip"}, default="raise"
