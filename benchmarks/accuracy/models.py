@@ -90,10 +90,6 @@ MOLGNBA_CONFIGS: dict[str, dict] = {
     # The default choosing its epoch on whole scaffolds held out of train + validation
     # (validation_split="scaffold"), the estimator's own version of the diagnostic above.
     "default-gin-mlp1-scaffold-valid": {**_GIN_MLP1, "validation_split": "scaffold"},
-    # The default without the RDKit descriptors: they were chosen on ESOL, BBBP and BACE at
-    # seed 0 (lipophilicity was not measured then), and on lipophilicity seed 0 the D-MPNN's
-    # validation score was worse with them (0.615 against 0.580 RMSE).
-    "default-gin-mlp1-no-descriptors": {**_GIN_MLP1, "descriptors": None},
     # The default with dropout (0 by default, as in chemprop): a candidate for BBBP and BACE,
     # the two small classification sets where the random forest leads.
     "default-gin-mlp1-dropout": {**_GIN_MLP1, "dropout": 0.1},
