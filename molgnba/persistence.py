@@ -36,9 +36,9 @@ Compatibility rules
   ``n_jobs``, ``uncertainty``, ``n_dropout_samples``, the training recipe's
   ``lr_schedule``, ``warmup_epochs``, ``head_hidden_dim``, ``descriptors``,
   ``class_weight``, ``mlp_ratio`` and ``validation_split``) are then at the
-  values version-1 code builds with and left out of the file. A model that uses any of them is written as
-  version 2, which molgnba releases before it refuse with an "upgrade
-  molgnba" message instead of misreading it.
+  values version-1 code builds with and left out of the file. A model that
+  uses any of them is written as version 2, which molgnba releases before it
+  refuse with an "upgrade molgnba" message instead of misreading it.
 * A parameter missing from a file is loaded with the value it had when the
   file was written, never with today's constructor default: the defaults
   of molgnba 0.1 (the ``"paper"`` preset with

@@ -665,21 +665,20 @@ class GNNBase(EnsembleMixin, DevicePrecisionMixin, NeuralNet):
         return scaffold_groups([smiles[k] for k in kept])
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        if isinstance(self.train_split, str) and self.train_split == "auto":
-            if self.validation_fraction is None:
-                train, valid = X, None
-            elif self.validation_split == "scaffold" and getattr(X, "groups", None) is None:
+        if self._uses_own_validation_split():
+            if self.validation_split == "scaffold" and getattr(X, "groups", None) is None:
                 raise ValueError(
                     "validation_split='scaffold' holds out whole scaffolds, which needs the molecules' SMILES: "
                     "fit on SMILES, or pass train_split=ValidationSplit(...) with a GraphDataset that has groups"
                 )
-            else:
-                splitter = ValidationSplit(
-                    self.validation_fraction,
-                    stratified=self._task != "regression",
-                    random_state=self._seed_,
-                )
-                train, valid = splitter(X, y)
+            splitter = ValidationSplit(
+                self.validation_fraction,
+                stratified=self._task != "regression",
+                random_state=self._seed_,
+            )
+            train, valid = splitter(X, y)
+        elif isinstance(self.train_split, str) and self.train_split == "auto":  # validation_fraction=None
+            train, valid = X, None
         else:
             train, valid = super().get_split_datasets(X, y, **fit_params)
         self.n_validation_samples_ = 0 if valid is None else len(valid)
